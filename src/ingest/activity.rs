@@ -1,0 +1,174 @@
+//! From a parsed activity to a row for the store: projection to world
+//! coordinates, track encoding, the dedup hash and the computed properties.
+
+use super::stats::{self, ActivityStats};
+use super::types::ParsedActivity;
+use crate::geo::WorldPoint;
+use crate::store::NewActivity;
+use crate::store::track::Track;
+use serde_json::{Map, Value, json};
+
+/// Builds the row for one parsed activity read from `source`.
+pub fn prepare(parsed: &ParsedActivity, source: &str) -> NewActivity {
+    let segments: Vec<Vec<WorldPoint>> = parsed
+        .segments
+        .iter()
+        .map(|seg| {
+            seg.iter()
+                .map(|p| WorldPoint::from_lonlat(p.lon, p.lat))
+                .collect()
+        })
+        .collect();
+    let track = Track::from_segments(&segments);
+    let blob = track.encode();
+    // The hash covers the geometry only, never the file name, so a copy or a
+    // re-export of the same points is recognised.
+    let hash = xxhash_rust::xxh3::xxh3_128(&blob).to_le_bytes();
+    let stats = stats::compute(parsed);
+    let start_time = parsed
+        .start_time
+        .or_else(|| parsed.points().find_map(|p| p.time));
+    let sport = parsed.sport.as_deref().map(normalize_sport);
+    let properties = properties(parsed, &stats, start_time, sport.as_deref(), segments.len());
+    NewActivity {
+        hash,
+        source: source.to_string(),
+        kind: parsed.kind.as_str(),
+        start_time,
+        sport,
+        title: parsed.title.clone(),
+        distance_m: stats.distance_m,
+        num_points: track.points.len() as u32,
+        first: track.points.first().copied().unwrap_or_default(),
+        last: track.points.last().copied().unwrap_or_default(),
+        bbox: bbox(&track.points),
+        properties,
+        track_blob: blob,
+    }
+}
+
+fn bbox(points: &[WorldPoint]) -> [u32; 4] {
+    points.iter().fold([u32::MAX, u32::MAX, 0, 0], |b, p| {
+        [b[0].min(p.x), b[1].min(p.y), b[2].max(p.x), b[3].max(p.y)]
+    })
+}
+
+fn properties(
+    a: &ParsedActivity,
+    s: &ActivityStats,
+    start_time: Option<i64>,
+    sport: Option<&str>,
+    segments: usize,
+) -> Map<String, Value> {
+    let mut m = Map::new();
+    let mut put = |k: &str, v: Value| {
+        if !v.is_null() {
+            m.insert(k.to_string(), v);
+        }
+    };
+    put("kind", json!(a.kind.as_str()));
+    put("sport", json!(sport));
+    put("title", json!(a.title));
+    put("start_time", json!(start_time.map(crate::timefmt::iso8601)));
+    put("distance_km", json!(round(s.distance_m / 1000.0, 3)));
+    put("elapsed_s", json!(s.elapsed_s));
+    put("moving_s", json!(s.moving_s));
+    put(
+        "elevation_gain_m",
+        json!(s.elevation_gain_m.map(|v| round(v, 1))),
+    );
+    put(
+        "elevation_loss_m",
+        json!(s.elevation_loss_m.map(|v| round(v, 1))),
+    );
+    put(
+        "elevation_min_m",
+        json!(s.elevation_min_m.map(|v| round(v, 1))),
+    );
+    put(
+        "elevation_max_m",
+        json!(s.elevation_max_m.map(|v| round(v, 1))),
+    );
+    put("avg_speed_kmh", json!(s.avg_speed_kmh.map(|v| round(v, 2))));
+    put("max_speed_kmh", json!(s.max_speed_kmh.map(|v| round(v, 2))));
+    put("points", json!(a.num_points()));
+    put("segments", json!(segments));
+    m
+}
+
+fn round(v: f64, digits: i32) -> f64 {
+    let f = 10f64.powi(digits);
+    (v * f).round() / f
+}
+
+/// Maps the many names files use for one sport onto one word, so that
+/// `--sport cycling` finds Garmin's "biking", Strava's "Ride" and FIT's
+/// "cycling" alike. Unknown names pass through lower-cased.
+pub fn normalize_sport(raw: &str) -> String {
+    let s = raw.trim().to_ascii_lowercase().replace([' ', '-'], "_");
+    let canonical = match s.as_str() {
+        "biking" | "cycling" | "ride" | "bike" | "road_biking" | "road_cycling" | "ebikeride"
+        | "e_bike_ride" | "gravelride" | "gravel_cycling" | "mountainbikeride"
+        | "mountain_biking" | "mountain_bike_ride" => "cycling",
+        "virtualride" | "virtual_ride" | "indoor_cycling" => "virtual_ride",
+        "running" | "run" | "trail_running" | "trailrun" | "trail_run" | "street_running" => {
+            "running"
+        }
+        "walking" | "walk" => "walking",
+        "hiking" | "hike" => "hiking",
+        "swimming" | "swim" | "open_water_swimming" => "swimming",
+        "" => "other",
+        other => other,
+    };
+    canonical.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::types::Point;
+
+    fn ride(lat0: f64) -> ParsedActivity {
+        let seg: Vec<Point> = (0..50)
+            .map(|i| Point {
+                lat: lat0 + i as f64 * 1e-4,
+                lon: 13.4,
+                ele: None,
+                time: Some(1_700_000_000_000 + i * 1000),
+            })
+            .collect();
+        ParsedActivity {
+            segments: vec![seg],
+            sport: Some("Biking".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn hash_follows_the_geometry_not_the_file() {
+        let a = prepare(&ride(52.5), "a.gpx");
+        let b = prepare(&ride(52.5), "copy/of/b.gpx");
+        let c = prepare(&ride(52.6), "a.gpx");
+        assert_eq!(a.hash, b.hash);
+        assert_ne!(a.hash, c.hash);
+    }
+
+    #[test]
+    fn row_carries_stats_and_bbox() {
+        let a = prepare(&ride(52.5), "a.gpx");
+        assert_eq!(a.sport.as_deref(), Some("cycling"));
+        assert_eq!(a.num_points, 50);
+        assert_eq!(a.start_time, Some(1_700_000_000_000));
+        assert!(a.bbox[0] <= a.bbox[2] && a.bbox[1] <= a.bbox[3]);
+        assert_eq!(a.properties["start_time"], "2023-11-14T22:13:20Z");
+        let km = a.properties["distance_km"].as_f64().unwrap();
+        assert!((km - 0.545).abs() < 0.01, "{km}");
+    }
+
+    #[test]
+    fn sports_are_normalized() {
+        assert_eq!(normalize_sport("Ride"), "cycling");
+        assert_eq!(normalize_sport("trail running"), "running");
+        assert_eq!(normalize_sport("Kayaking"), "kayaking");
+    }
+}

@@ -1,0 +1,305 @@
+//! From density (visits per pixel) to colour.
+//!
+//! A gradient is a list of stops in visit counts, hotpot's syntax:
+//! `1:f00;10:ff0;50:fff` is red where one track passes, yellow at ten, white
+//! at fifty and above. Between zero and the first stop the first colour fades
+//! in (that is the anti-aliased edge of a single line); zero is transparent.
+//! Because stops are absolute counts, a tile and a poster of the same place
+//! always agree on brightness.
+//!
+//! The gradient is sampled into a 256-entry table indexed by
+//! `sqrt(density / last stop)`: the square root spends the table's
+//! resolution where it matters, on the faint edges and single tracks.
+
+use super::{DENSITY_ONE, Density, RgbaImage};
+use rayon::prelude::*;
+
+/// A parsed gradient: stops ascending in visit count, colours RGBA.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gradient {
+    pub stops: Vec<(f32, [u8; 4])>,
+}
+
+/// Built-in palettes: (name, gradient, description).
+pub const PALETTES: &[(&str, &str, &str)] = &[
+    (
+        "hot",
+        "1:b40000c0;4:ff2a00;12:ff9d00;30:ffe14d;80:ffffff",
+        "dark red to orange to white (default)",
+    ),
+    (
+        "blue",
+        "1:0b2a8cc0;4:1f63ff;12:00bfff;30:8ff7ff;80:ffffff",
+        "navy to cyan to white",
+    ),
+    (
+        "purple",
+        "1:4a148cc0;4:9c27b0;12:ff4fd8;30:ffb3ec;80:ffffff",
+        "violet to pink to white",
+    ),
+    (
+        "viridis",
+        "1:440154c0;4:3b528b;12:21918c;30:5ec962;80:fde725",
+        "perceptually uniform, colour-blind safe",
+    ),
+    (
+        "mono",
+        "1:ffffff50;5:ffffffa0;20:ffffffff",
+        "white lines for dark backgrounds",
+    ),
+    (
+        "ink",
+        "1:00000050;5:000000a0;20:000000ff",
+        "black lines for print on white",
+    ),
+];
+
+pub const DEFAULT_PALETTE: &str = "hot";
+
+impl Gradient {
+    /// Parses `1:f00;10:ff0;50:fff`; colours as `RGB`, `RRGGBB` or
+    /// `RRGGBBAA`, with or without `#`.
+    pub fn parse(s: &str) -> Result<Gradient, String> {
+        let mut stops = Vec::new();
+        for part in s.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+            let (count, color) = part.split_once(':').ok_or_else(|| {
+                format!("stop {part:?} should look like COUNT:COLOR, e.g. 10:ff0")
+            })?;
+            let count: f32 = count
+                .trim()
+                .parse()
+                .map_err(|_| format!("stop {part:?}: {:?} is not a number", count.trim()))?;
+            if !count.is_finite() || count <= 0.0 {
+                return Err(format!("stop {part:?}: the visit count must be above 0"));
+            }
+            let color = parse_color(color).map_err(|e| format!("stop {part:?}: {e}"))?;
+            if let Some(&(prev, _)) = stops.last() {
+                if count <= prev {
+                    return Err(format!(
+                        "stop {part:?}: counts must increase ({count} after {prev})"
+                    ));
+                }
+            }
+            stops.push((count, color));
+        }
+        if stops.is_empty() {
+            return Err("a gradient needs at least one stop, e.g. 1:f00;10:ff0;50:fff".into());
+        }
+        Ok(Gradient { stops })
+    }
+
+    pub fn palette(name: &str) -> Result<Gradient, String> {
+        let (_, g, _) = PALETTES
+            .iter()
+            .find(|(n, _, _)| n.eq_ignore_ascii_case(name))
+            .ok_or_else(|| {
+                let names: Vec<_> = PALETTES.iter().map(|p| p.0).collect();
+                format!(
+                    "unknown palette {name:?}; choose one of {}",
+                    names.join(", ")
+                )
+            })?;
+        Gradient::parse(g)
+    }
+
+    /// Colour at `d` visits.
+    pub fn at(&self, d: f32) -> [u8; 4] {
+        let (first, c0) = self.stops[0];
+        if d <= 0.0 {
+            return [0; 4];
+        }
+        if d < first {
+            let mut c = c0;
+            c[3] = (c0[3] as f32 * d / first).round() as u8;
+            return c;
+        }
+        for w in self.stops.windows(2) {
+            let ((d0, c0), (d1, c1)) = (w[0], w[1]);
+            if d < d1 {
+                let t = (d - d0) / (d1 - d0);
+                return std::array::from_fn(|i| {
+                    (c0[i] as f32 + (c1[i] as f32 - c0[i] as f32) * t).round() as u8
+                });
+            }
+        }
+        self.stops.last().expect("non-empty").1
+    }
+
+    pub fn max_count(&self) -> f32 {
+        self.stops.last().expect("non-empty").0
+    }
+}
+
+/// `RGB`, `RRGGBB` or `RRGGBBAA` hex, optional `#`.
+pub fn parse_color(s: &str) -> Result<[u8; 4], String> {
+    let hex = s.trim().trim_start_matches('#');
+    let digits: Option<Vec<u8>> = hex
+        .chars()
+        .map(|c| c.to_digit(16).map(|d| d as u8))
+        .collect();
+    let Some(d) = digits else {
+        return Err(format!("{s:?} is not a hex colour"));
+    };
+    match d.len() {
+        3 => Ok([d[0] * 17, d[1] * 17, d[2] * 17, 255]),
+        6 | 8 => {
+            let mut c = [255u8; 4];
+            for (i, pair) in d.chunks(2).enumerate() {
+                c[i] = pair[0] * 16 + pair[1];
+            }
+            Ok(c)
+        }
+        _ => Err(format!("{s:?} should be RGB, RRGGBB or RRGGBBAA hex")),
+    }
+}
+
+/// A gradient sampled for fast lookup, plus an optional background.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Colormap {
+    pub gradient: Gradient,
+    /// 256 RGBA entries; entry 0 is zero density (transparent).
+    pub lut: Vec<[u8; 4]>,
+    pub background: Option<[u8; 4]>,
+}
+
+impl Colormap {
+    pub fn new(gradient: Gradient, background: Option<[u8; 4]>) -> Colormap {
+        let max = gradient.max_count();
+        let lut = (0..256)
+            .map(|i| {
+                let t = i as f32 / 255.0;
+                let c = gradient.at(max * t * t);
+                match background {
+                    Some(bg) => over(c, bg),
+                    None => c,
+                }
+            })
+            .collect();
+        Colormap {
+            gradient,
+            lut,
+            background,
+        }
+    }
+
+    /// LUT index for a fixed-point density.
+    #[inline]
+    pub fn index(&self, fixed: u32) -> u8 {
+        let d = fixed as f32 / DENSITY_ONE as f32;
+        let t = (d / self.gradient.max_count()).sqrt();
+        (t * 255.0 + 0.5).min(255.0) as u8
+    }
+
+    pub fn colorize(&self, d: &Density) -> RgbaImage {
+        let mut data = vec![0u8; d.data.len() * 4];
+        data.par_chunks_mut(4 * 4096)
+            .zip(d.data.par_chunks(4096))
+            .for_each(|(out, src)| {
+                for (px, &v) in out.chunks_exact_mut(4).zip(src) {
+                    px.copy_from_slice(&self.lut[self.index(v) as usize]);
+                }
+            });
+        RgbaImage {
+            width: d.width,
+            height: d.height,
+            data,
+        }
+    }
+}
+
+/// `fg` over `bg`, straight alpha.
+fn over(fg: [u8; 4], bg: [u8; 4]) -> [u8; 4] {
+    let fa = fg[3] as f32 / 255.0;
+    let ba = bg[3] as f32 / 255.0;
+    let oa = fa + ba * (1.0 - fa);
+    if oa <= 0.0 {
+        return [0; 4];
+    }
+    let mut out = [0u8; 4];
+    for i in 0..3 {
+        out[i] = ((fg[i] as f32 * fa + bg[i] as f32 * ba * (1.0 - fa)) / oa).round() as u8;
+    }
+    out[3] = (oa * 255.0).round() as u8;
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hotpot_gradient_syntax() {
+        let g = Gradient::parse("1:f00;10:ff0;50:fff").unwrap();
+        assert_eq!(
+            g.stops,
+            vec![
+                (1.0, [255, 0, 0, 255]),
+                (10.0, [255, 255, 0, 255]),
+                (50.0, [255; 4])
+            ]
+        );
+        assert_eq!(g.at(0.0), [0, 0, 0, 0]);
+        assert_eq!(g.at(0.5), [255, 0, 0, 128], "fades in below the first stop");
+        assert_eq!(g.at(1.0), [255, 0, 0, 255]);
+        assert_eq!(g.at(5.5), [255, 128, 0, 255]);
+        assert_eq!(g.at(1000.0), [255; 4]);
+        assert_eq!(
+            Gradient::parse("2:#11223344").unwrap().stops[0].1,
+            [0x11, 0x22, 0x33, 0x44]
+        );
+    }
+
+    #[test]
+    fn bad_gradients_say_why() {
+        assert!(
+            Gradient::parse("")
+                .unwrap_err()
+                .contains("at least one stop")
+        );
+        assert!(
+            Gradient::parse("1:f00;1:ff0")
+                .unwrap_err()
+                .contains("increase")
+        );
+        assert!(
+            Gradient::parse("x:f00")
+                .unwrap_err()
+                .contains("not a number")
+        );
+        assert!(Gradient::parse("1:ggg").unwrap_err().contains("hex"));
+        assert!(Gradient::parse("1:ff00").unwrap_err().contains("RRGGBB"));
+        assert!(
+            Gradient::parse("1-f00")
+                .unwrap_err()
+                .contains("COUNT:COLOR")
+        );
+        assert!(Gradient::palette("nope").unwrap_err().contains("hot"));
+    }
+
+    #[test]
+    fn every_palette_parses_and_zero_is_transparent() {
+        for (name, _, _) in PALETTES {
+            let cm = Colormap::new(Gradient::palette(name).unwrap(), None);
+            assert_eq!(cm.lut[0][3], 0, "{name}");
+            assert_eq!(cm.index(0), 0);
+            assert!(cm.lut[255][3] > 0);
+        }
+    }
+
+    #[test]
+    fn background_fills_empty_pixels() {
+        let cm = Colormap::new(Gradient::palette("hot").unwrap(), Some([0, 0, 0, 255]));
+        let img = cm.colorize(&Density {
+            width: 2,
+            height: 1,
+            data: vec![0, 30 * DENSITY_ONE],
+        });
+        assert_eq!(&img.data[..4], &[0, 0, 0, 255]);
+        assert_eq!(img.data[7], 255);
+        assert!(
+            img.data[4] > 200,
+            "bright where 30 tracks pass: {:?}",
+            &img.data[4..]
+        );
+    }
+}

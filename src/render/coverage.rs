@@ -1,0 +1,252 @@
+//! The one definition of how a track covers pixels, shared by both
+//! renderers (`shaders/density.wgsl` mirrors it; keep them in sync).
+//!
+//! A track is a polyline of width `w`. Each segment owns the pixels on its
+//! side of the bisector planes at its two joints, so neighbouring segments
+//! split the line between them: no bright dots at vertices, no double
+//! counting at bends, and splitting a straight segment into ten collinear
+//! ones changes nothing. Track ends get round caps (a one-point track is a
+//! dot). A pixel's coverage is `clamp(w/2 + 0.5 - distance, 0, 1)`, a box
+//! filter across the line whose integral over a cross-section is exactly `w`.
+
+use super::view::View;
+use crate::geo::WorldPoint;
+
+/// Points closer than this (px) to the previously kept point are dropped:
+/// sub-pixel detail cannot be seen, and fewer segments render faster.
+pub const DECIMATE_PX: f64 = 0.4;
+/// Joints sharper than this miter ratio are bevelled.
+const MITER_LIMIT: f32 = 4.0;
+
+/// One segment ready to rasterize in a view.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Segment {
+    /// Ends in the view's pixels (f64 so that views sharing a grid agree
+    /// bit for bit on `pixel - a`).
+    pub a: [f64; 2],
+    pub b: [f64; 2],
+    /// Unit direction and length (px).
+    pub u: [f32; 2],
+    pub len: f32,
+    /// Bisector normals at the joints, pointing along the track; zero at a
+    /// track end (round cap there).
+    pub na: [f32; 2],
+    pub nb: [f32; 2],
+    /// How far (px) the segment's pixels may reach beyond `a` and `b` along `u`.
+    pub ext_a: f32,
+    pub ext_b: f32,
+}
+
+/// Half width plus the half pixel of the box filter.
+fn reach(half_width: f32) -> f32 {
+    half_width + 0.5
+}
+
+/// Coverage of the pixel whose centre is at `qa` from `a` and `qb` from `b`.
+#[inline(always)]
+pub fn coverage(s: &Segment, qa: [f32; 2], qb: [f32; 2], half_width: f32) -> f32 {
+    let along = qa[0] * s.u[0] + qa[1] * s.u[1];
+    if along < -s.ext_a || along > s.len + s.ext_b {
+        return 0.0;
+    }
+    let joint_a = s.na != [0.0, 0.0];
+    let joint_b = s.nb != [0.0, 0.0];
+    if joint_a && qa[0] * s.na[0] + qa[1] * s.na[1] < 0.0 {
+        return 0.0;
+    }
+    if joint_b && qb[0] * s.nb[0] + qb[1] * s.nb[1] >= 0.0 {
+        return 0.0;
+    }
+    let dist = if !joint_a && along < 0.0 {
+        (qa[0] * qa[0] + qa[1] * qa[1]).sqrt()
+    } else if !joint_b && along > s.len {
+        (qb[0] * qb[0] + qb[1] * qb[1]).sqrt()
+    } else {
+        (qa[0] * s.u[1] - qa[1] * s.u[0]).abs()
+    };
+    (reach(half_width) - dist).clamp(0.0, 1.0)
+}
+
+/// The rectangle (in the view's pixels) outside which a segment covers
+/// nothing: centre, unit axes and half extents along `u` and across it.
+#[derive(Debug, Clone, Copy)]
+pub struct Quad {
+    pub center: [f64; 2],
+    pub u: [f64; 2],
+    pub half_len: f64,
+    pub half_wid: f64,
+}
+
+impl Segment {
+    pub fn quad(&self, half_width: f32) -> Quad {
+        let u = [self.u[0] as f64, self.u[1] as f64];
+        let shift = (self.ext_b - self.ext_a) as f64 / 2.0;
+        Quad {
+            center: [
+                (self.a[0] + self.b[0]) / 2.0 + u[0] * shift,
+                (self.a[1] + self.b[1]) / 2.0 + u[1] * shift,
+            ],
+            u,
+            half_len: (self.len + self.ext_a + self.ext_b) as f64 / 2.0 + 0.01,
+            half_wid: reach(half_width) as f64 + 0.01,
+        }
+    }
+}
+
+impl Quad {
+    /// Bounding box: x0, y0, x1, y1.
+    pub fn bbox(&self) -> [f64; 4] {
+        let ex = self.half_len * self.u[0].abs() + self.half_wid * self.u[1].abs();
+        let ey = self.half_len * self.u[1].abs() + self.half_wid * self.u[0].abs();
+        [
+            self.center[0] - ex,
+            self.center[1] - ey,
+            self.center[0] + ex,
+            self.center[1] + ey,
+        ]
+    }
+
+    /// The x range of the quad along the horizontal line `y`, if any.
+    #[inline]
+    pub fn span_at(&self, y: f64) -> Option<(f64, f64)> {
+        let dy = y - self.center[1];
+        let (ux, uy) = (self.u[0], self.u[1]);
+        // |(p - c)·u| <= half_len and |(p - c)·v| <= half_wid with v = (-uy, ux).
+        let (lo1, hi1) = slab(ux, dy * uy, self.half_len)?;
+        let (lo2, hi2) = slab(-uy, dy * ux, self.half_wid)?;
+        let lo = lo1.max(lo2);
+        let hi = hi1.min(hi2);
+        (lo <= hi).then_some((self.center[0] + lo, self.center[0] + hi))
+    }
+}
+
+/// Solutions `dx` of `|dx * k + c| <= h`.
+#[inline]
+fn slab(k: f64, c: f64, h: f64) -> Option<(f64, f64)> {
+    if k.abs() < 1e-12 {
+        return (c.abs() <= h).then_some((f64::NEG_INFINITY, f64::INFINITY));
+    }
+    let (a, b) = ((-h - c) / k, (h - c) / k);
+    Some(if a < b { (a, b) } else { (b, a) })
+}
+
+/// Turns one track segment (a run of points without breaks) into segments in
+/// `view`, calling `emit` for each one that can touch the view. `scratch` is
+/// reused between calls to avoid allocating per track.
+pub fn for_each_segment(
+    view: &View,
+    points: &[WorldPoint],
+    half_width: f32,
+    scratch: &mut Vec<[f64; 2]>,
+    mut emit: impl FnMut(&Segment),
+) {
+    decimate(view, points, scratch);
+    let pts = &scratch[..];
+    let limits = [
+        -1.0,
+        -1.0,
+        view.width as f64 + 1.0,
+        view.height as f64 + 1.0,
+    ];
+    let visible = |s: &Segment| {
+        let b = s.quad(half_width).bbox();
+        b[2] >= limits[0] && b[0] <= limits[2] && b[3] >= limits[1] && b[1] <= limits[3]
+    };
+    let cap = reach(half_width) + 0.5;
+    if pts.len() == 1 {
+        let a = view.local(pts[0]);
+        let dot = Segment {
+            a,
+            b: a,
+            u: [1.0, 0.0],
+            len: 0.0,
+            na: [0.0; 2],
+            nb: [0.0; 2],
+            ext_a: cap,
+            ext_b: cap,
+        };
+        if visible(&dot) {
+            emit(&dot);
+        }
+        return;
+    }
+    // Joint at the start of the current edge: (normal, extension).
+    let mut joint_a: Option<([f32; 2], f32)> = None;
+    let mut u_cur = unit(pts[0], pts[1]);
+    for i in 0..pts.len() - 1 {
+        let joint_b = (i + 2 < pts.len()).then(|| {
+            let u_next = unit(pts[i + 1], pts[i + 2]);
+            let j = joint(u_cur.0, u_next.0, half_width);
+            (j, u_next)
+        });
+        let (na, ext_a) = joint_a.unwrap_or(([0.0; 2], cap));
+        let (nb, ext_b) = joint_b.map_or(([0.0; 2], cap), |(j, _)| j);
+        let s = Segment {
+            a: view.local(pts[i]),
+            b: view.local(pts[i + 1]),
+            u: [u_cur.0[0] as f32, u_cur.0[1] as f32],
+            len: u_cur.1 as f32,
+            na,
+            nb,
+            ext_a,
+            ext_b,
+        };
+        if visible(&s) {
+            emit(&s);
+        }
+        joint_a = joint_b.map(|(j, _)| j);
+        if let Some((_, u_next)) = joint_b {
+            u_cur = u_next;
+        }
+    }
+}
+
+/// Absolute pixel positions of the points, dropping those within
+/// [`DECIMATE_PX`] of the last kept one (the last point is always kept).
+/// Depends only on the view's scale and grid, never on its window, so every
+/// strip and tile of a picture decimates alike.
+fn decimate(view: &View, points: &[WorldPoint], out: &mut Vec<[f64; 2]>) {
+    out.clear();
+    let tol2 = DECIMATE_PX * DECIMATE_PX;
+    for (i, &p) in points.iter().enumerate() {
+        let q = view.absolute(p);
+        match out.last() {
+            None => out.push(q),
+            Some(&l) => {
+                let d2 = (q[0] - l[0]).powi(2) + (q[1] - l[1]).powi(2);
+                if d2 >= tol2 || (i + 1 == points.len() && d2 > 1e-12) {
+                    out.push(q);
+                }
+            }
+        }
+    }
+}
+
+fn unit(p: [f64; 2], q: [f64; 2]) -> ([f64; 2], f64) {
+    let d = [q[0] - p[0], q[1] - p[1]];
+    let len = (d[0] * d[0] + d[1] * d[1]).sqrt();
+    ([d[0] / len, d[1] / len], len)
+}
+
+/// The bisector normal between edges with directions `u0` and `u1`, and how
+/// far the pixels of either edge reach past the shared vertex.
+fn joint(u0: [f64; 2], u1: [f64; 2], half_width: f32) -> ([f32; 2], f32) {
+    let mut n = [u0[0] + u1[0], u0[1] + u1[1]];
+    let norm = (n[0] * n[0] + n[1] * n[1]).sqrt();
+    if norm < 1e-9 {
+        // A full reversal: split the two sides of the line instead.
+        n = [-u0[1], u0[0]];
+    } else {
+        n = [n[0] / norm, n[1] / norm];
+    }
+    let cos = u0[0] * u1[0] + u0[1] * u1[1];
+    let sin = (u0[0] * u1[1] - u0[1] * u1[0]).abs();
+    let limit = (MITER_LIMIT * reach(half_width)) as f64;
+    let tan_half = if 1.0 + cos < 1e-9 {
+        f64::INFINITY
+    } else {
+        sin / (1.0 + cos)
+    };
+    let ext = (reach(half_width) as f64 * tan_half + 0.5).min(limit);
+    ([n[0] as f32, n[1] as f32], ext as f32)
+}

@@ -1,0 +1,73 @@
+//! The tracks a render draws from, loaded once from the store and shared by
+//! every render (poster strips, tile batches, both renderers).
+
+use crate::geo::{UnitRect, WORLD_SIZE};
+use crate::store::track::Track;
+use crate::store::{Store, StoreError};
+
+/// Tracks in id order (the order every renderer sums them in), each with its
+/// bounding box for culling.
+#[derive(Debug, Clone, Default)]
+pub struct Scene {
+    pub tracks: Vec<SceneTrack>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SceneTrack {
+    pub id: i64,
+    pub track: Track,
+    /// min_x, min_y, max_x, max_y in world units.
+    pub bbox: [u32; 4],
+}
+
+impl Scene {
+    /// Loads every track, or only those whose box meets `area`.
+    pub fn load(store: &Store, area: Option<UnitRect>) -> Result<Scene, StoreError> {
+        let rect = area.map(|r| {
+            let f = |v: f64| (v * WORLD_SIZE).clamp(0.0, u32::MAX as f64) as u32;
+            [f(r.x0), f(r.y0), f(r.x1), f(r.y1)]
+        });
+        let tracks = store.load_tracks(rect)?;
+        Ok(Scene::from_tracks(tracks))
+    }
+
+    pub fn from_tracks(tracks: Vec<(i64, Track)>) -> Scene {
+        let tracks = tracks
+            .into_iter()
+            .filter(|(_, t)| !t.points.is_empty())
+            .map(|(id, track)| {
+                let bbox = track
+                    .points
+                    .iter()
+                    .fold([u32::MAX, u32::MAX, 0, 0], |b, p| {
+                        [b[0].min(p.x), b[1].min(p.y), b[2].max(p.x), b[3].max(p.y)]
+                    });
+                SceneTrack { id, track, bbox }
+            })
+            .collect();
+        Scene { tracks }
+    }
+
+    pub fn num_points(&self) -> usize {
+        self.tracks.iter().map(|t| t.track.points.len()).sum()
+    }
+
+    /// The box of all tracks in normalized Mercator units.
+    pub fn bounds(&self) -> Option<UnitRect> {
+        let b = self.tracks.iter().map(|t| t.bbox).reduce(|a, b| {
+            [
+                a[0].min(b[0]),
+                a[1].min(b[1]),
+                a[2].max(b[2]),
+                a[3].max(b[3]),
+            ]
+        })?;
+        let f = |v: u32| v as f64 / WORLD_SIZE;
+        Some(UnitRect {
+            x0: f(b[0]),
+            y0: f(b[1]),
+            x1: f(b[2]),
+            y1: f(b[3]),
+        })
+    }
+}

@@ -1,0 +1,52 @@
+//! Schema migrations, numbered by SQLite's `user_version`.
+//!
+//! Each entry runs once, in order, inside a transaction; a database written by
+//! a newer hotpot (higher `user_version`) is refused rather than guessed at.
+
+/// Migration `i` brings `user_version` from `i` to `i + 1`.
+pub const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE activities (
+    id          INTEGER PRIMARY KEY,
+    -- xxh3-128 of the stored geometry: the same track from two files is one row.
+    hash        BLOB NOT NULL UNIQUE,
+    source      TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    start_time  INTEGER,            -- unix ms, UTC
+    sport       TEXT,
+    title       TEXT,
+    distance_m  REAL NOT NULL,
+    num_points  INTEGER NOT NULL,
+    -- First and last point and the bounding box, in world units (geo.rs).
+    start_x INTEGER NOT NULL, start_y INTEGER NOT NULL,
+    end_x   INTEGER NOT NULL, end_y   INTEGER NOT NULL,
+    min_x   INTEGER NOT NULL, min_y   INTEGER NOT NULL,
+    max_x   INTEGER NOT NULL, max_y   INTEGER NOT NULL,
+    properties  TEXT NOT NULL,      -- JSON object
+    imported_at INTEGER NOT NULL
+);
+CREATE INDEX activities_start_time ON activities(start_time);
+CREATE INDEX activities_sport ON activities(sport);
+
+CREATE TABLE tracks (
+    activity_id INTEGER PRIMARY KEY REFERENCES activities(id) ON DELETE CASCADE,
+    data        BLOB NOT NULL       -- store/track.rs
+);
+
+-- Bounding boxes for "which tracks touch this area" without a full scan.
+CREATE VIRTUAL TABLE activity_bounds USING rtree(id, min_x, max_x, min_y, max_y);
+CREATE TRIGGER activities_delete_bounds AFTER DELETE ON activities BEGIN
+    DELETE FROM activity_bounds WHERE id = old.id;
+END;
+
+-- Files already read, so that re-running an import skips them cheaply.
+CREATE TABLE source_files (
+    path        TEXT PRIMARY KEY,
+    size        INTEGER NOT NULL,
+    mtime_ns    INTEGER NOT NULL,
+    activities  INTEGER NOT NULL,
+    imported_at INTEGER NOT NULL
+);
+
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT INTO meta (key, value) VALUES ('generation', '0');
+"#];

@@ -1,0 +1,5 @@
+//! All integration tests build into this one binary (linking is slow on
+//! small machines); each module covers one area.
+
+mod render_semantics;
+mod support;

@@ -1,0 +1,69 @@
+//! Shared helpers for the integration tests.
+
+use hotpot::geo::WorldPoint;
+use hotpot::render::cpu::CpuRenderer;
+use hotpot::render::{Density, RenderJob, Renderer, View};
+use hotpot::scene::Scene;
+use hotpot::store::track::Track;
+use std::path::PathBuf;
+
+/// A scene from tracks given as segments of (lon, lat).
+pub fn scene(tracks: &[Vec<Vec<(f64, f64)>>]) -> Scene {
+    Scene::from_tracks(
+        tracks
+            .iter()
+            .enumerate()
+            .map(|(i, segs)| {
+                let segs: Vec<Vec<WorldPoint>> = segs
+                    .iter()
+                    .map(|s| {
+                        s.iter()
+                            .map(|&(lon, lat)| WorldPoint::from_lonlat(lon, lat))
+                            .collect()
+                    })
+                    .collect();
+                (i as i64 + 1, Track::from_segments(&segs))
+            })
+            .collect(),
+    )
+}
+
+pub fn render(scene: &Scene, view: View, line_width: f32) -> Density {
+    CpuRenderer::new()
+        .render_density(scene, &[RenderJob { view, line_width }])
+        .unwrap()
+        .remove(0)
+}
+
+/// The real-track corpus beside the checkout, or `None` (loudly) when it is
+/// missing; in CI a missing corpus fails the test.
+pub fn corpus_dir() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/tracks");
+    if dir.join("MANIFEST.tsv").exists() {
+        return Some(dir);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!(
+            "the real-track corpus is missing at {} (required in CI)",
+            dir.display()
+        );
+    }
+    eprintln!("SKIPPED: real-track corpus not found at {}", dir.display());
+    None
+}
+
+/// Inserts `k - 1` evenly spaced points between each pair of points.
+pub fn densify(points: &[(f64, f64)], k: usize) -> Vec<(f64, f64)> {
+    let mut out = Vec::with_capacity(points.len() * k);
+    for w in points.windows(2) {
+        for i in 0..k {
+            let t = i as f64 / k as f64;
+            out.push((
+                w[0].0 + (w[1].0 - w[0].0) * t,
+                w[0].1 + (w[1].1 - w[0].1) * t,
+            ));
+        }
+    }
+    out.extend(points.last());
+    out
+}
