@@ -117,6 +117,11 @@ pub fn normalize_sport(raw: &str) -> String {
         "walking" | "walk" => "walking",
         "hiking" | "hike" => "hiking",
         "swimming" | "swim" | "open_water_swimming" => "swimming",
+        // Strava writes its activity type codes into GPX <type>.
+        "1" => "cycling",
+        "9" => "running",
+        "10" => "walking",
+        "4" => "hiking",
         "" => "other",
         other => other,
     };

@@ -12,23 +12,15 @@ pub mod fit {
         Err(ParseError::NoPoints("stub".into()))
     }
 }
-pub mod gpx {
-    use super::types::*;
-    pub fn parse_gpx(_: &[u8]) -> Result<Parsed, ParseError> {
-        Err(ParseError::NoPoints("stub".into()))
-    }
-}
-pub mod tcx {
-    use super::types::*;
-    pub fn parse_tcx(_: &[u8]) -> Result<Parsed, ParseError> {
-        Err(ParseError::NoPoints("stub".into()))
-    }
-}
 // TEMP-STUB-END
+pub mod gpx;
 pub mod import;
 pub mod join;
 pub mod stats;
+pub mod tcx;
+pub mod time;
 pub mod types;
+mod xml;
 
 pub use types::{ActivityKind, ParseError, Parsed, ParsedActivity, Point};
 
