@@ -36,7 +36,12 @@ fn main() {
     let db = root.join(format!("bench-{}.sqlite3", std::process::id()));
     let mut store = Store::open(&db).unwrap();
     let t = Instant::now();
-    let report = import_paths(&mut store, &[data.clone()], &ImportOptions::default()).unwrap();
+    let report = import_paths(
+        &mut store,
+        std::slice::from_ref(&data),
+        &ImportOptions::default(),
+    )
+    .unwrap();
     let secs = t.elapsed().as_secs_f64();
     assert!(report.failed.is_empty(), "{:?}", report.failed);
     println!(

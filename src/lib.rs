@@ -5,7 +5,7 @@
 //! them into density, a colormap into colours, and the encoder into PNG.
 //! [`demo`] makes realistic data for the demo, tests and benchmarks.
 
-pub mod demo {} // TEMP-STUB
+pub mod demo;
 pub mod geo;
 pub mod ingest;
 pub mod render;

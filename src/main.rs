@@ -1,6 +1,6 @@
 //! The `hotpot` command line: parses arguments and calls the library.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use hotpot::geo::{LonLatBounds, UnitRect};
 use hotpot::ingest::import::{ImportOptions, ImportReport, import_paths};
@@ -133,6 +133,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_max_level(level)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     match run(cli) {
         Ok(code) => code,
@@ -301,6 +302,56 @@ fn stats(db: &Path, args: StatsArgs) -> Result<ExitCode> {
 }
 
 fn demo(args: DemoArgs) -> Result<ExitCode> {
-    let _ = (&args.dir, args.seed, args.width, &args.style);
-    bail!("demo: not wired yet")
+    use hotpot::demo::{DemoConfig, FormatPlan, generate, write_files};
+    let cfg = DemoConfig {
+        seed: args.seed,
+        ..DemoConfig::default()
+    };
+    let files_dir = args.dir.join("files");
+    eprintln!(
+        "generating {} rides and {} runs (seed {})...",
+        cfg.rides, cfg.runs, cfg.seed
+    );
+    let acts = generate(&cfg);
+    let files = write_files(&files_dir, &acts, FormatPlan::demo())
+        .with_context(|| format!("writing demo files to {}", files_dir.display()))?;
+    println!(
+        "wrote {} GPX/TCX/FIT files to {}",
+        files.len(),
+        files_dir.display()
+    );
+
+    // Demo data gets its own database so it never mixes with real activities.
+    let db = args.dir.join("hotpot.sqlite3");
+    let code = import(
+        &db,
+        ImportArgs {
+            paths: vec![files_dir],
+            join: None,
+            force: false,
+        },
+    )?;
+    let output = args.dir.join("heatmap.png");
+    let mut style = args.style;
+    // A heatmap glows best on black; the user's --background still wins.
+    style.background.get_or_insert_with(|| "000".into());
+    let render_args = RenderArgs {
+        bounds: None,
+        fit: true,
+        width: Some(args.width),
+        height: None,
+        output: output.clone(),
+        style,
+    };
+    render(&db, render_args)?;
+    stats(&db, StatsArgs { json: false })?;
+    println!(
+        "\nopen {} to see the poster; explore further with:",
+        output.display()
+    );
+    println!(
+        "  hotpot --db {} render --fit --width 4096 --palette blue -o big.png",
+        db.display()
+    );
+    Ok(code)
 }

@@ -3,25 +3,54 @@
 
 /// `2024-05-01T07:12:03Z`, or `2024-05-01T07:12:03.250Z` with milliseconds.
 pub fn iso8601(ms: i64) -> String {
-    let (date, secs, millis) = split(ms);
-    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
-    if millis == 0 {
-        format!("{date}T{h:02}:{m:02}:{s:02}Z")
-    } else {
-        format!("{date}T{h:02}:{m:02}:{s:02}.{millis:03}Z")
-    }
+    let mut out = Vec::with_capacity(24);
+    push_iso8601(&mut out, ms);
+    String::from_utf8(out).expect("timestamps are ASCII")
 }
 
 /// `2024-05-01`.
 pub fn date(ms: i64) -> String {
-    split(ms).0
+    iso8601(ms)[..10].to_string()
 }
 
-fn split(ms: i64) -> (String, i64, i64) {
+/// Appends [`iso8601`] text to `out` without allocating: the demo writers
+/// format millions of timestamps.
+pub fn push_iso8601(out: &mut Vec<u8>, ms: i64) {
     let days = ms.div_euclid(86_400_000);
-    let rem = ms.rem_euclid(86_400_000);
-    let (y, mo, d) = civil_from_days(days);
-    (format!("{y:04}-{mo:02}-{d:02}"), rem / 1000, rem % 1000)
+    let in_day = ms.rem_euclid(86_400_000) as u64;
+    let (year, month, day) = civil_from_days(days);
+    if year < 0 {
+        out.push(b'-');
+    }
+    push_uint(out, year.unsigned_abs(), 4);
+    for (sep, value) in [
+        (b'-', month as u64),
+        (b'-', day as u64),
+        (b'T', in_day / 3_600_000),
+        (b':', in_day / 60_000 % 60),
+        (b':', in_day / 1000 % 60),
+    ] {
+        out.push(sep);
+        push_uint(out, value, 2);
+    }
+    if !in_day.is_multiple_of(1000) {
+        out.push(b'.');
+        push_uint(out, in_day % 1000, 3);
+    }
+    out.push(b'Z');
+}
+
+/// Decimal digits of `n`, zero-padded to at least `width`.
+pub fn push_uint(out: &mut Vec<u8>, mut n: u64, width: usize) {
+    let mut buf = [b'0'; 20];
+    let mut i = buf.len();
+    while n > 0 {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    let start = i.min(buf.len() - width.clamp(1, buf.len()));
+    out.extend_from_slice(&buf[start..]);
 }
 
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian
@@ -60,10 +89,22 @@ mod tests {
         assert_eq!(iso8601(1_709_208_000_250), "2024-02-29T12:00:00.250Z");
         assert_eq!(iso8601(-1000), "1969-12-31T23:59:59Z");
         assert_eq!(date(1_795_000_000_000), "2026-11-18");
+        assert_eq!(iso8601(951_782_400_000), "2000-02-29T00:00:00Z");
+        assert_eq!(iso8601(4_102_444_800_000), "2100-01-01T00:00:00Z");
+        assert_eq!(iso8601(-1), "1969-12-31T23:59:59.999Z");
     }
 
     #[test]
     fn civil_round_trip() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(
+            days_from_civil(2024, 3, 1) - days_from_civil(2024, 2, 28),
+            2
+        );
+        assert_eq!(
+            days_from_civil(2100, 3, 1) - days_from_civil(2100, 2, 28),
+            1
+        );
         for days in (-800_000..800_000).step_by(997) {
             let (y, m, d) = civil_from_days(days);
             assert_eq!(days_from_civil(y, m, d), days);

@@ -21,13 +21,17 @@ pub fn prepare(parsed: &ParsedActivity, source: &str) -> NewActivity {
         .collect();
     let track = Track::from_segments(&segments);
     let blob = track.encode();
-    // The hash covers the geometry only, never the file name, so a copy or a
-    // re-export of the same points is recognised.
-    let hash = xxhash_rust::xxh3::xxh3_128(&blob).to_le_bytes();
-    let stats = stats::compute(parsed);
     let start_time = parsed
         .start_time
         .or_else(|| parsed.points().find_map(|p| p.time));
+    // The hash covers the track itself (geometry and start time), never the
+    // file name, so copies are recognised but two planned routes over the
+    // same roads recorded on different days are not.
+    let mut keyed = Vec::with_capacity(blob.len() + 8);
+    keyed.extend_from_slice(&blob);
+    keyed.extend_from_slice(&start_time.unwrap_or(i64::MIN).to_le_bytes());
+    let hash = xxhash_rust::xxh3::xxh3_128(&keyed).to_le_bytes();
+    let stats = stats::compute(parsed);
     let sport = parsed.sport.as_deref().map(normalize_sport);
     let properties = properties(parsed, &stats, start_time, sport.as_deref(), segments.len());
     NewActivity {

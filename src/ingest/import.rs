@@ -39,6 +39,18 @@ pub struct ImportReport {
     pub warnings: Vec<(PathBuf, String)>,
     /// Paths that could not be walked (permissions, vanished).
     pub walk_errors: Vec<(PathBuf, String)>,
+    /// What each file that was read successfully gave.
+    pub files: Vec<FileSummary>,
+}
+
+/// One successfully read file's contribution.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileSummary {
+    pub path: PathBuf,
+    pub added: usize,
+    pub duplicates: usize,
+    /// Points in all the file's activities, added or not.
+    pub points: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,7 +69,15 @@ struct FileResult {
 
 /// Commit at least this often so an interrupted import keeps its progress.
 const COMMIT_EVERY: Duration = Duration::from_millis(500);
-const COMMIT_FILES: usize = 512;
+/// Files per transaction at most; `HOTPOT_IMPORT_BATCH` overrides it (small
+/// batches let the crash test interrupt an import between commits).
+fn commit_files() -> usize {
+    std::env::var("HOTPOT_IMPORT_BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(512)
+}
 
 pub fn import_paths(
     store: &mut Store,
@@ -112,20 +132,29 @@ fn write_in_order(
     let mut next = 0;
     let mut batch: Vec<FileResult> = Vec::new();
     let mut last_commit = Instant::now();
+    let max_files = commit_files();
     loop {
         let received = rx.recv_timeout(COMMIT_EVERY);
         let done = matches!(received, Err(mpsc::RecvTimeoutError::Disconnected));
         if let Ok((i, r)) = received {
             pending.insert(i, r);
         }
-        while let Some(r) = pending.remove(&next) {
-            batch.push(r);
-            next += 1;
-        }
-        let due = last_commit.elapsed() >= COMMIT_EVERY || batch.len() >= COMMIT_FILES;
-        if !batch.is_empty() && (due || done) {
-            commit(store, std::mem::take(&mut batch), report, bar)?;
-            last_commit = Instant::now();
+        loop {
+            while batch.len() < max_files {
+                let Some(r) = pending.remove(&next) else {
+                    break;
+                };
+                batch.push(r);
+                next += 1;
+            }
+            let full = batch.len() >= max_files;
+            if !batch.is_empty() && (full || done || last_commit.elapsed() >= COMMIT_EVERY) {
+                commit(store, std::mem::take(&mut batch), report, bar)?;
+                last_commit = Instant::now();
+            }
+            if !full {
+                break;
+            }
         }
         if done {
             return Ok(());
@@ -140,6 +169,7 @@ fn commit(
     bar: &ProgressBar,
 ) -> Result<(), ImportError> {
     let mut rows = Vec::new();
+    let mut paths = Vec::new();
     for r in batch {
         report.files_read += 1;
         report.bytes_read += r.bytes;
@@ -149,23 +179,37 @@ fn commit(
                     report.warnings.push((r.path.clone(), w));
                 }
                 rows.push((r.stamp, acts));
+                paths.push(r.path);
             }
             Err(reason) => report.failed.push((r.path, reason)),
         }
     }
     let outcomes = store.insert_batch(&rows)?;
-    for ((_, acts), per_file) in rows.iter().zip(&outcomes) {
+    for (((_, acts), per_file), path) in rows.iter().zip(&outcomes).zip(paths) {
+        let mut summary = FileSummary {
+            path,
+            ..FileSummary::default()
+        };
         for (a, o) in acts.iter().zip(per_file) {
+            summary.points += a.num_points as u64;
             match o {
                 InsertOutcome::Added(_) => {
-                    report.activities_added += 1;
+                    summary.added += 1;
                     report.points_added += a.num_points as u64;
                 }
-                InsertOutcome::Duplicate { .. } => report.duplicates += 1,
+                InsertOutcome::Duplicate { .. } => summary.duplicates += 1,
             }
         }
+        report.activities_added += summary.added;
+        report.duplicates += summary.duplicates;
+        report.files.push(summary);
     }
     // Counted only after the commit: what the bar says was added is on disk.
+    tracing::info!(
+        files = report.files_read,
+        activities_added = report.activities_added,
+        "committed"
+    );
     bar.set_position(report.files_read as u64);
     bar.set_message(format!(
         "{} added, {} duplicates, {} failed",

@@ -19,7 +19,10 @@ pub enum JoinError {
 }
 
 /// Rows of the CSV as (file name, properties), for rows that name a file.
-pub fn read_join_csv(path: &Path) -> Result<Vec<(String, Map<String, Value>)>, JoinError> {
+/// A CSV row: the file it names and the properties to merge.
+pub type JoinRow = (String, Map<String, Value>);
+
+pub fn read_join_csv(path: &Path) -> Result<Vec<JoinRow>, JoinError> {
     let shown = path.display().to_string();
     let err = |source| JoinError::Read {
         path: shown.clone(),
@@ -80,10 +83,10 @@ fn clean_header(h: &str) -> String {
 }
 
 fn typed(v: &str) -> Value {
-    if let Ok(n) = v.parse::<f64>() {
-        if n.is_finite() {
-            return serde_json::Number::from_f64(n).map_or(Value::String(v.into()), Value::Number);
-        }
+    if let Ok(n) = v.parse::<f64>()
+        && let Some(num) = serde_json::Number::from_f64(n)
+    {
+        return Value::Number(num);
     }
     match v {
         "true" | "TRUE" | "True" => Value::Bool(true),

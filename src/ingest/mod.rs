@@ -5,14 +5,8 @@
 //! walks directories, runs the parsers in parallel and feeds one writer.
 
 pub mod activity;
-// TEMP-STUB-BEGIN
-pub mod fit {
-    use super::types::*;
-    pub fn parse_fit(_: &[u8]) -> Result<Parsed, ParseError> {
-        Err(ParseError::NoPoints("stub".into()))
-    }
-}
-// TEMP-STUB-END
+pub mod fit;
+pub mod fit_write;
 pub mod gpx;
 pub mod import;
 pub mod join;

@@ -73,12 +73,12 @@ impl Gradient {
                 return Err(format!("stop {part:?}: the visit count must be above 0"));
             }
             let color = parse_color(color).map_err(|e| format!("stop {part:?}: {e}"))?;
-            if let Some(&(prev, _)) = stops.last() {
-                if count <= prev {
-                    return Err(format!(
-                        "stop {part:?}: counts must increase ({count} after {prev})"
-                    ));
-                }
+            if let Some(&(prev, _)) = stops.last()
+                && count <= prev
+            {
+                return Err(format!(
+                    "stop {part:?}: counts must increase ({count} after {prev})"
+                ));
             }
             stops.push((count, color));
         }

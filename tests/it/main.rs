@@ -1,5 +1,9 @@
 //! All integration tests build into this one binary (linking is slow on
 //! small machines); each module covers one area.
 
+mod cli;
+mod corpus;
+mod crash;
+mod import;
 mod render_semantics;
 mod support;
