@@ -188,15 +188,15 @@ fn draw_track(t: &SceneTrack, job: &RenderJob, buf: &mut [u32], scratch: &mut Ve
 fn raster(s: &Segment, hw: f32, w: u32, h: u32, buf: &mut [u32]) {
     let q = s.quad(hw);
     let bb = q.bbox();
-    let y0 = (bb[1] - 0.5).ceil().max(0.0) as i64;
-    let y1 = ((bb[3] - 0.5).floor() as i64).min(h as i64 - 1);
+    let y0 = first_center(bb[1]);
+    let y1 = last_center(bb[3]).min(h as i64 - 1);
     for y in y0..=y1 {
         let yc = y as f64 + 0.5;
         let Some((xa, xb)) = q.span_at(yc) else {
             continue;
         };
-        let x0 = (xa - 0.5).ceil().max(0.0) as i64;
-        let x1 = ((xb - 0.5).floor() as i64).min(w as i64 - 1);
+        let x0 = first_center(xa);
+        let x1 = last_center(xb).min(w as i64 - 1);
         let row = &mut buf[(y as usize * w as usize)..][..w as usize];
         let qy_a = (yc - s.a[1]) as f32;
         let qy_b = (yc - s.b[1]) as f32;
@@ -214,6 +214,22 @@ fn raster(s: &Segment, hw: f32, w: u32, h: u32, buf: &mut [u32]) {
             }
         }
     }
+}
+
+/// The first non-negative pixel whose centre is at or after `v`. Casts
+/// instead of `ceil`, which is a libm call on baseline x86-64; being off by
+/// one towards more pixels is harmless, the coverage test decides.
+#[inline(always)]
+fn first_center(v: f64) -> i64 {
+    let t = v - 0.5;
+    if t <= 0.0 { 0 } else { t as i64 }
+}
+
+/// The last pixel whose centre is at or before `v` (or a little after).
+#[inline(always)]
+fn last_center(v: f64) -> i64 {
+    let t = v - 0.5;
+    if t < 0.0 { -1 } else { t as i64 + 1 }
 }
 
 /// Coverage in [0, 1] to fixed point, rounding to nearest.
