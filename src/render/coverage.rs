@@ -19,6 +19,8 @@ pub const DECIMATE_PX: f64 = 0.4;
 pub const SIMPLIFY_PX: f64 = 0.15;
 /// Joints sharper than this miter ratio are bevelled.
 const MITER_LIMIT: f32 = 4.0;
+/// Turns sharper than about 150 degrees are reversals, not joints.
+const REVERSAL_COS: f64 = -0.866;
 
 /// One segment ready to rasterize in a view.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -265,24 +267,19 @@ fn unit(p: [f64; 2], q: [f64; 2]) -> ([f64; 2], f64) {
 }
 
 /// The bisector normal between edges with directions `u0` and `u1`, and how
-/// far the pixels of either edge reach past the shared vertex.
+/// far the pixels of either edge reach past the shared vertex. A near
+/// reversal (an out-and-back's turnaround) is no joint: both edges get round
+/// caps there, because the way back really passes the same pixels again.
 fn joint(u0: [f64; 2], u1: [f64; 2], half_width: f32) -> ([f32; 2], f32) {
-    let mut n = [u0[0] + u1[0], u0[1] + u1[1]];
-    let norm = (n[0] * n[0] + n[1] * n[1]).sqrt();
-    if norm < 1e-9 {
-        // A full reversal: split the two sides of the line instead.
-        n = [-u0[1], u0[0]];
-    } else {
-        n = [n[0] / norm, n[1] / norm];
-    }
     let cos = u0[0] * u1[0] + u0[1] * u1[1];
+    if cos < REVERSAL_COS {
+        return ([0.0; 2], reach(half_width) + 0.5);
+    }
+    let n = [u0[0] + u1[0], u0[1] + u1[1]];
+    let norm = (n[0] * n[0] + n[1] * n[1]).sqrt();
     let sin = (u0[0] * u1[1] - u0[1] * u1[0]).abs();
+    let tan_half = sin / (1.0 + cos);
     let limit = (MITER_LIMIT * reach(half_width)) as f64;
-    let tan_half = if 1.0 + cos < 1e-9 {
-        f64::INFINITY
-    } else {
-        sin / (1.0 + cos)
-    };
     let ext = (reach(half_width) as f64 * tan_half + 0.5).min(limit);
-    ([n[0] as f32, n[1] as f32], ext as f32)
+    ([(n[0] / norm) as f32, (n[1] / norm) as f32], ext as f32)
 }
