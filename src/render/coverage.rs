@@ -12,11 +12,6 @@
 use super::view::View;
 use crate::geo::WorldPoint;
 
-/// Points closer than this (px) to the previously kept point are dropped:
-/// sub-pixel detail cannot be seen, and fewer segments render faster.
-pub const DECIMATE_PX: f64 = 0.4;
-/// Points within this distance (px) of a straight run are dropped.
-pub const SIMPLIFY_PX: f64 = 0.15;
 /// Joints sharper than this miter ratio are bevelled.
 const MITER_LIMIT: f32 = 4.0;
 /// Turns sharper than about 150 degrees are reversals, not joints.
@@ -135,7 +130,7 @@ fn slab(k: f64, c: f64, h: f64) -> Option<(f64, f64)> {
     Some(if a < b { (a, b) } else { (b, a) })
 }
 
-/// Turns one track segment (a run of points without breaks) into segments in
+/// Turns one simplified polyline (see [`super::lod`]) into segments in
 /// `view`, calling `emit` for each one that can touch the view. `scratch` is
 /// reused between calls to avoid allocating per track.
 pub fn for_each_segment(
@@ -145,7 +140,8 @@ pub fn for_each_segment(
     scratch: &mut Vec<[f64; 2]>,
     mut emit: impl FnMut(&Segment),
 ) {
-    decimate(view, points, scratch);
+    scratch.clear();
+    scratch.extend(points.iter().map(|&p| view.absolute(p)));
     let pts = &scratch[..];
     let limits = [
         -1.0,
@@ -203,60 +199,6 @@ pub fn for_each_segment(
         if let Some((_, u_next)) = joint_b {
             u_cur = u_next;
         }
-    }
-}
-
-/// Absolute pixel positions of the points, simplified: a point is dropped
-/// while the track runs straight on (within [`SIMPLIFY_PX`] of the line from
-/// the last kept point) or has not yet moved [`DECIMATE_PX`] away from it
-/// (Reumann-Witkam with a minimum step). Straight roads become long
-/// segments, so rendering costs follow what is visible, not the sampling
-/// rate. Depends only on the view's scale and grid, never on its window,
-/// so every strip and tile of a picture simplifies alike.
-fn decimate(view: &View, points: &[WorldPoint], out: &mut Vec<[f64; 2]>) {
-    out.clear();
-    let Some((&first, rest)) = points.split_first() else {
-        return;
-    };
-    let mut anchor = view.absolute(first);
-    out.push(anchor);
-    // Direction of the current straight run, and how far along it we got.
-    let mut dir: Option<[f64; 2]> = None;
-    let mut reach = 0.0;
-    let mut last = anchor;
-    for &p in rest {
-        let q = view.absolute(p);
-        let d = [q[0] - anchor[0], q[1] - anchor[1]];
-        match dir {
-            None => {
-                let len = (d[0] * d[0] + d[1] * d[1]).sqrt();
-                if len >= DECIMATE_PX {
-                    dir = Some([d[0] / len, d[1] / len]);
-                    reach = len;
-                }
-            }
-            Some(u) => {
-                let along = d[0] * u[0] + d[1] * u[1];
-                let across = (d[0] * u[1] - d[1] * u[0]).abs();
-                // Turning off the line, or coming back along it (an
-                // out-and-back), ends the run at the previous point.
-                if across > SIMPLIFY_PX || along < reach - SIMPLIFY_PX {
-                    out.push(last);
-                    anchor = last;
-                    let d = [q[0] - anchor[0], q[1] - anchor[1]];
-                    let len = (d[0] * d[0] + d[1] * d[1]).sqrt();
-                    dir = (len >= DECIMATE_PX).then(|| [d[0] / len, d[1] / len]);
-                    reach = len;
-                } else {
-                    reach = reach.max(along);
-                }
-            }
-        }
-        last = q;
-    }
-    let end = *out.last().expect("first point pushed");
-    if (last[0] - end[0]).powi(2) + (last[1] - end[1]).powi(2) > 1e-12 {
-        out.push(last);
     }
 }
 

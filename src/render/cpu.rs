@@ -6,8 +6,9 @@
 //! jobs (tiles) run one job per thread instead.
 
 use super::coverage::{Segment, coverage, for_each_segment};
+use super::lod;
 use super::{DENSITY_ONE, Density, RenderError, RenderJob, Renderer};
-use crate::geo::WORLD_SIZE;
+use crate::geo::{WORLD_SIZE, WorldPoint};
 use crate::scene::{Scene, SceneTrack};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -64,7 +65,7 @@ fn render_parallel(scene: &Scene, job: &RenderJob) -> Result<Density, RenderErro
         .into_par_iter()
         .map(|_| {
             let mut buf = vec![0u32; pixels];
-            let mut scratch = Vec::new();
+            let mut scratch = Scratch::default();
             loop {
                 let start = next.fetch_add(CHUNK, Ordering::Relaxed);
                 if start >= tracks.len() {
@@ -141,7 +142,7 @@ fn render_in_strips(
 
 fn render_serial(job: &RenderJob, tracks: Vec<&SceneTrack>) -> Density {
     let mut d = Density::zeros(job.view.width, job.view.height);
-    let mut scratch = Vec::new();
+    let mut scratch = Scratch::default();
     for t in tracks {
         draw_track(t, job, &mut d.data, &mut scratch);
     }
@@ -175,13 +176,26 @@ fn visible_tracks<'s>(scene: &'s Scene, job: &RenderJob) -> Vec<&'s SceneTrack> 
         .collect()
 }
 
-fn draw_track(t: &SceneTrack, job: &RenderJob, buf: &mut [u32], scratch: &mut Vec<[f64; 2]>) {
+fn draw_track(t: &SceneTrack, job: &RenderJob, buf: &mut [u32], scratch: &mut Scratch) {
     let hw = job.line_width / 2.0;
+    let level = lod::level_for(&job.view);
     for seg in t.track.segments() {
-        for_each_segment(&job.view, seg, hw, scratch, |s| {
-            raster(s, hw, job.view.width, job.view.height, buf)
-        });
+        lod::simplify(seg, level, &mut scratch.simplified);
+        for_each_segment(
+            &job.view,
+            &scratch.simplified,
+            hw,
+            &mut scratch.projected,
+            |s| raster(s, hw, job.view.width, job.view.height, buf),
+        );
     }
+}
+
+/// Buffers reused from track to track.
+#[derive(Default)]
+struct Scratch {
+    simplified: Vec<WorldPoint>,
+    projected: Vec<[f64; 2]>,
 }
 
 /// Adds one segment's coverage to the pixels of its quad.

@@ -9,6 +9,7 @@ pub mod colormap;
 pub mod coverage;
 pub mod cpu;
 pub mod encode;
+pub mod lod;
 pub mod poster;
 pub mod view;
 
