@@ -5,8 +5,9 @@ use clap::{Args, Parser, Subcommand};
 use hotpot::geo::{LonLatBounds, UnitRect};
 use hotpot::ingest::import::{ImportOptions, ImportReport, import_paths};
 use hotpot::ingest::join::read_join_csv;
+use hotpot::render::backend::{self, Backend, Workload};
 use hotpot::render::colormap::{self, Colormap, Gradient};
-use hotpot::render::cpu::CpuRenderer;
+use hotpot::render::gpu::{AdapterChoice, GpuContext};
 use hotpot::render::poster::{self, PosterSpec};
 use hotpot::scene::Scene;
 use hotpot::store::Store;
@@ -28,6 +29,9 @@ struct Cli {
     /// More log output (-v info, -vv debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// Renderer: a GPU (hardware or software), the CPU, or auto.
+    #[arg(long, global = true, env = "HOTPOT_BACKEND", value_enum, default_value_t = Backend::Auto)]
+    backend: Backend,
     #[command(subcommand)]
     command: Command,
 }
@@ -42,6 +46,8 @@ enum Command {
     Demo(DemoArgs),
     /// Summarize what the database holds.
     Stats(StatsArgs),
+    /// Show the GPU adapter hotpot would use and the limits that matter.
+    GpuInfo(StatsArgs),
 }
 
 #[derive(Args)]
@@ -147,9 +153,10 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Import(args) => import(&cli.db, args),
-        Command::Render(args) => render(&cli.db, args),
-        Command::Demo(args) => demo(args),
+        Command::Render(args) => render(&cli.db, cli.backend, args),
+        Command::Demo(args) => demo(cli.backend, args),
         Command::Stats(args) => stats(&cli.db, args),
+        Command::GpuInfo(args) => gpu_info(args),
     }
 }
 
@@ -216,7 +223,7 @@ fn colormap_from(style: &StyleArgs) -> Result<Colormap> {
     Ok(Colormap::new(gradient, background))
 }
 
-fn render(db: &Path, args: RenderArgs) -> Result<ExitCode> {
+fn render(db: &Path, backend: Backend, args: RenderArgs) -> Result<ExitCode> {
     let store = Store::open_existing(db)?;
     let area = match (&args.bounds, args.fit) {
         (Some(b), _) => LonLatBounds::parse(b)
@@ -242,14 +249,14 @@ fn render(db: &Path, args: RenderArgs) -> Result<ExitCode> {
         colormap: colormap_from(&args.style)?,
     };
     let scene = Scene::load(&store, Some(area))?;
-    let mut renderer = CpuRenderer::new();
-    let timing = poster::render_poster(&mut renderer, &scene, &spec, &args.output)?;
+    let mut renderer = backend::renderer(backend, Workload::Poster)?;
+    let timing = poster::render_poster(renderer.as_mut(), &scene, &spec, &args.output)?;
     tracing::info!(?timing, "poster done");
     println!(
         "wrote {} ({width}x{height}, {} tracks) in {:.2}s",
         args.output.display(),
         scene.tracks.len(),
-        (timing.render + timing.colorize + timing.encode).as_secs_f64()
+        (timing.render + timing.encode).as_secs_f64()
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -301,7 +308,7 @@ fn stats(db: &Path, args: StatsArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn demo(args: DemoArgs) -> Result<ExitCode> {
+fn demo(backend: Backend, args: DemoArgs) -> Result<ExitCode> {
     use hotpot::demo::{DemoConfig, FormatPlan, generate, write_files};
     let cfg = DemoConfig {
         seed: args.seed,
@@ -343,7 +350,7 @@ fn demo(args: DemoArgs) -> Result<ExitCode> {
         output: output.clone(),
         style,
     };
-    render(&db, render_args)?;
+    render(&db, backend, render_args)?;
     stats(&db, StatsArgs { json: false })?;
     println!(
         "\nopen {} to see the poster; explore further with:",
@@ -354,4 +361,38 @@ fn demo(args: DemoArgs) -> Result<ExitCode> {
         db.display()
     );
     Ok(code)
+}
+
+fn gpu_info(args: StatsArgs) -> Result<ExitCode> {
+    let ctx = GpuContext::new(AdapterChoice::Any)?;
+    let info = &ctx.info;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(info)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("adapter:  {}", info.name);
+    println!(
+        "backend:  {} ({}{})",
+        info.backend,
+        info.device_type,
+        if info.software { ", software" } else { "" }
+    );
+    println!("driver:   {} {}", info.driver, info.driver_info);
+    println!(
+        "max texture dimension 2d:      {}",
+        info.max_texture_dimension_2d
+    );
+    println!(
+        "max buffer size:               {} MiB",
+        info.max_buffer_size >> 20
+    );
+    println!(
+        "max storage buffer binding:    {} MiB",
+        info.max_storage_buffer_binding_size >> 20
+    );
+    println!(
+        "max workgroups per dimension:  {}",
+        info.max_compute_workgroups_per_dimension
+    );
+    Ok(ExitCode::SUCCESS)
 }

@@ -10,7 +10,12 @@ use crate::store::{Store, StoreError};
 #[derive(Debug, Clone, Default)]
 pub struct Scene {
     pub tracks: Vec<SceneTrack>,
+    /// Unique per loaded scene (clones share it): renderers that keep
+    /// tracks resident key their copy on it.
+    pub id: u64,
 }
+
+static NEXT_SCENE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 #[derive(Debug, Clone)]
 pub struct SceneTrack {
@@ -45,7 +50,8 @@ impl Scene {
                 SceneTrack { id, track, bbox }
             })
             .collect();
-        Scene { tracks }
+        let id = NEXT_SCENE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Scene { tracks, id }
     }
 
     pub fn num_points(&self) -> usize {

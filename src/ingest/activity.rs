@@ -2,7 +2,7 @@
 //! coordinates, track encoding, the dedup hash and the computed properties.
 
 use super::stats::{self, ActivityStats};
-use super::types::ParsedActivity;
+use super::types::{ParsedActivity, Point};
 use crate::geo::WorldPoint;
 use crate::store::NewActivity;
 use crate::store::track::Track;
@@ -13,11 +13,7 @@ pub fn prepare(parsed: &ParsedActivity, source: &str) -> NewActivity {
     let segments: Vec<Vec<WorldPoint>> = parsed
         .segments
         .iter()
-        .map(|seg| {
-            seg.iter()
-                .map(|p| WorldPoint::from_lonlat(p.lon, p.lat))
-                .collect()
-        })
+        .flat_map(|s| split_at_antimeridian(s))
         .collect();
     let track = Track::from_segments(&segments);
     let blob = track.encode();
@@ -49,6 +45,22 @@ pub fn prepare(parsed: &ParsedActivity, source: &str) -> NewActivity {
         properties,
         track_blob: blob,
     }
+}
+
+/// Projects a segment, breaking it where it crosses the antimeridian: in Web
+/// Mercator the two sides are a world apart, and a line joining them would
+/// cross every map. (A sailor's or pilot's crossing loses one short segment.)
+fn split_at_antimeridian(seg: &[Point]) -> Vec<Vec<WorldPoint>> {
+    let mut out = vec![Vec::with_capacity(seg.len())];
+    for (i, p) in seg.iter().enumerate() {
+        if i > 0 && (p.lon - seg[i - 1].lon).abs() > 180.0 {
+            out.push(Vec::new());
+        }
+        out.last_mut()
+            .expect("never empty")
+            .push(WorldPoint::from_lonlat(p.lon, p.lat));
+    }
+    out
 }
 
 fn bbox(points: &[WorldPoint]) -> [u32; 4] {
@@ -172,6 +184,26 @@ mod tests {
         assert_eq!(a.properties["start_time"], "2023-11-14T22:13:20Z");
         let km = a.properties["distance_km"].as_f64().unwrap();
         assert!((km - 0.545).abs() < 0.01, "{km}");
+    }
+
+    #[test]
+    fn antimeridian_crossings_break_the_line() {
+        let seg = vec![
+            Point::new(-16.5, 179.9),
+            Point::new(-16.5, 179.99),
+            Point::new(-16.5, -179.98),
+            Point::new(-16.5, -179.9),
+        ];
+        let a = prepare(
+            &ParsedActivity {
+                segments: vec![seg],
+                ..Default::default()
+            },
+            "fiji.gpx",
+        );
+        let t = Track::decode(&a.track_blob).unwrap();
+        assert_eq!(t.segment_starts, vec![0, 2]);
+        assert_eq!(a.properties["segments"], 2);
     }
 
     #[test]

@@ -5,10 +5,12 @@
 //! coverage in [0, 1], summed in fixed point so that the result does not depend
 //! on the order work was done in. The CPU renderer is the reference.
 
+pub mod backend;
 pub mod colormap;
 pub mod coverage;
 pub mod cpu;
 pub mod encode;
+pub mod gpu;
 pub mod lod;
 pub mod poster;
 pub mod view;

@@ -33,8 +33,8 @@ impl PosterSpec {
 /// Where the time went, for `--verbose` and the benchmarks.
 #[derive(Debug, Clone, Default)]
 pub struct PosterTiming {
+    /// Density and colours.
     pub render: Duration,
-    pub colorize: Duration,
     pub encode: Duration,
 }
 
@@ -69,12 +69,10 @@ pub fn render_poster(
 ) -> Result<PosterTiming, PosterError> {
     let mut timing = PosterTiming::default();
     let t = Instant::now();
-    let density = renderer.render_density(scene, &[spec.job()])?.remove(0);
+    let img = renderer
+        .render_rgba(scene, &[spec.job()], &spec.colormap)?
+        .remove(0);
     timing.render = t.elapsed();
-    let t = Instant::now();
-    let img = spec.colormap.colorize(&density);
-    drop(density);
-    timing.colorize = t.elapsed();
     let t = Instant::now();
     let write_err = |source| PosterError::Write {
         path: out.display().to_string(),

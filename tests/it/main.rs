@@ -4,6 +4,7 @@
 mod cli;
 mod corpus;
 mod crash;
+mod gpu;
 mod import;
 mod render_semantics;
 mod support;

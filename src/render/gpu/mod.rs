@@ -1,0 +1,377 @@
+//! The GPU renderer: the same coverage rules as the CPU renderer, run as
+//! wgpu compute passes (`shaders/density.wgsl`, `shaders/colormap.wgsl`).
+//!
+//! Tracks stay resident per LOD level ([`resident`]); each render plans its
+//! pieces and runs ([`plan`]), accumulates density with atomics into one
+//! buffer for the whole batch, optionally colours it on the device, and
+//! reads back once per pass. Buffers grow as needed and are reused.
+
+pub mod context;
+pub mod layout;
+pub mod plan;
+pub mod resident;
+
+pub use context::{AdapterChoice, GpuContext, GpuError, GpuInfo};
+
+use self::layout::{ColormapParams, DensityParams, GpuJob};
+use self::plan::Piece;
+use self::resident::{LevelData, ResidentChunk};
+use super::{Colormap, Density, RenderError, RenderJob, Renderer, RgbaImage};
+use crate::scene::Scene;
+use std::collections::HashMap;
+use std::sync::Arc;
+use wgpu::util::DeviceExt;
+
+/// Largest batch the renderer reads back at once, whatever the adapter
+/// allows: bounds host memory for staging.
+const MAX_PASS_BYTES: u64 = 256 << 20;
+
+pub struct GpuRenderer {
+    ctx: Arc<GpuContext>,
+    /// Resident levels of the scene last drawn (by [`Scene::id`]).
+    scene_id: Option<u64>,
+    levels: HashMap<u8, Vec<ResidentChunk>>,
+    pool: BufferPool,
+}
+
+impl GpuRenderer {
+    pub fn new(ctx: Arc<GpuContext>) -> GpuRenderer {
+        GpuRenderer {
+            ctx,
+            scene_id: None,
+            levels: HashMap::new(),
+            pool: BufferPool::default(),
+        }
+    }
+
+    pub fn context(&self) -> &Arc<GpuContext> {
+        &self.ctx
+    }
+
+    /// Bytes of track data resident on the device.
+    pub fn resident_bytes(&self) -> u64 {
+        self.levels.values().flatten().map(|c| c.bytes).sum()
+    }
+
+    fn max_pass_pixels(&self) -> u64 {
+        self.ctx.max_binding().min(MAX_PASS_BYTES) / 4
+    }
+
+    /// Makes sure the levels `pieces` need are on the device.
+    fn ensure_levels(&mut self, scene: &Scene, pieces: &[Piece]) {
+        if self.scene_id != Some(scene.id) {
+            self.levels.clear();
+            self.scene_id = Some(scene.id);
+        }
+        for p in pieces {
+            if !self.levels.contains_key(&p.level) {
+                let data = LevelData::build(scene, p.level);
+                let chunks = data
+                    .into_chunks(self.ctx.max_binding())
+                    .into_iter()
+                    .map(|c| ResidentChunk::upload(&self.ctx.device, c))
+                    .collect();
+                self.levels.insert(p.level, chunks);
+            }
+        }
+    }
+
+    /// Runs the density pass for one batch of pieces into the pool's
+    /// density buffer.
+    fn accumulate(&mut self, encoder: &mut wgpu::CommandEncoder, pieces: &[Piece], pixels: u64) {
+        let ctx = &self.ctx;
+        let density = self.pool.density(&ctx.device, pixels * 4);
+        encoder.clear_buffer(&density, 0, Some(pixels * 4));
+        let jobs: Vec<GpuJob> = pieces.iter().map(Piece::gpu_job).collect();
+        let jobs_buf = storage_init(&ctx.device, "jobs", bytemuck::cast_slice(&jobs));
+        let mut levels: Vec<u8> = pieces.iter().map(|p| p.level).collect();
+        levels.sort_unstable();
+        levels.dedup();
+        for level in levels {
+            for chunk in &self.levels[&level] {
+                let (work, total) = plan::work_items(pieces, level, &chunk.meta);
+                if total == 0 {
+                    continue;
+                }
+                let (x, y, row_pitch) =
+                    dispatch_size(total, ctx.limits.max_compute_workgroups_per_dimension);
+                let params = DensityParams {
+                    total_segs: total,
+                    work_count: work.len() as u32,
+                    row_pitch,
+                    _pad: 0,
+                };
+                let params_buf = uniform_init(&ctx.device, bytemuck::bytes_of(&params));
+                let work_buf = storage_init(&ctx.device, "work", bytemuck::cast_slice(&work));
+                let bind = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some("density"),
+                    layout: &ctx.density.get_bind_group_layout(0),
+                    entries: &entries(&[
+                        &params_buf,
+                        &jobs_buf,
+                        &work_buf,
+                        &chunk.runs,
+                        &chunk.points,
+                        &density,
+                    ]),
+                });
+                let mut pass = encoder.begin_compute_pass(&Default::default());
+                pass.set_pipeline(&ctx.density);
+                pass.set_bind_group(0, &bind, &[]);
+                pass.dispatch_workgroups(x, y, 1);
+            }
+        }
+    }
+
+    /// Density, or colours when `colormap` is given, for every job.
+    fn run(
+        &mut self,
+        scene: &Scene,
+        jobs: &[RenderJob],
+        colormap: Option<&Colormap>,
+    ) -> Result<Vec<Vec<u32>>, RenderError> {
+        let mut outputs: Vec<Vec<u32>> = jobs
+            .iter()
+            .map(|j| vec![0u32; j.view.width as usize * j.view.height as usize])
+            .collect();
+        for pieces in plan::passes(jobs, self.max_pass_pixels()) {
+            self.ensure_levels(scene, &pieces);
+            let pixels: u64 = pieces.iter().map(Piece::pixels).sum();
+            let scope = self
+                .ctx
+                .device
+                .push_error_scope(wgpu::ErrorFilter::Validation);
+            let oom = self
+                .ctx
+                .device
+                .push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+            let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
+            self.accumulate(&mut encoder, &pieces, pixels);
+            let source = match colormap {
+                Some(cm) => self.colorize(&mut encoder, cm, pixels),
+                None => Which::Density,
+            };
+            let data = self.read_back(encoder, source, pixels)?;
+            let errors = [
+                pollster::block_on(oom.pop()),
+                pollster::block_on(scope.pop()),
+            ];
+            if let Some(e) = errors.into_iter().flatten().next() {
+                return Err(RenderError::Gpu(e.to_string()));
+            }
+            for p in &pieces {
+                let start = p.offset as usize;
+                let out = &mut outputs[p.job];
+                let at = p.row as usize * p.render.view.width as usize;
+                out[at..at + p.pixels() as usize]
+                    .copy_from_slice(&data[start..start + p.pixels() as usize]);
+            }
+        }
+        Ok(outputs)
+    }
+
+    fn colorize(
+        &mut self,
+        encoder: &mut wgpu::CommandEncoder,
+        cm: &Colormap,
+        pixels: u64,
+    ) -> Which {
+        let ctx = &self.ctx;
+        let lut: Vec<u32> = cm.lut.iter().map(|c| u32::from_le_bytes(*c)).collect();
+        let (x, y, row_pitch) = dispatch_size(
+            pixels as u32,
+            ctx.limits.max_compute_workgroups_per_dimension,
+        );
+        let params = ColormapParams {
+            count: pixels as u32,
+            max_count: cm.gradient.max_count(),
+            row_pitch,
+            _pad: 0,
+        };
+        let params_buf = uniform_init(&ctx.device, bytemuck::bytes_of(&params));
+        let lut_buf = storage_init(&ctx.device, "lut", bytemuck::cast_slice(&lut));
+        let rgba = self.pool.rgba(&ctx.device, pixels * 4);
+        let density = self.pool.density.clone().expect("density pass ran first");
+        let bind = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("colormap"),
+            layout: &ctx.colormap.get_bind_group_layout(0),
+            entries: &entries(&[&params_buf, &density, &lut_buf, &rgba]),
+        });
+        let mut pass = encoder.begin_compute_pass(&Default::default());
+        pass.set_pipeline(&ctx.colormap);
+        pass.set_bind_group(0, &bind, &[]);
+        pass.dispatch_workgroups(x, y, 1);
+        Which::Rgba
+    }
+
+    fn read_back(
+        &mut self,
+        mut encoder: wgpu::CommandEncoder,
+        which: Which,
+        pixels: u64,
+    ) -> Result<Vec<u32>, RenderError> {
+        let ctx = &self.ctx;
+        let bytes = pixels * 4;
+        let staging = self.pool.staging(&ctx.device, bytes);
+        let src = match which {
+            Which::Density => self.pool.density.clone(),
+            Which::Rgba => self.pool.rgba.clone(),
+        }
+        .expect("pass wrote it");
+        encoder.copy_buffer_to_buffer(&src, 0, &staging, 0, bytes);
+        let index = ctx.queue.submit([encoder.finish()]);
+        let slice = staging.slice(..bytes);
+        let (tx, rx) = std::sync::mpsc::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        ctx.device
+            .poll(wgpu::PollType::Wait {
+                submission_index: Some(index),
+                timeout: None,
+            })
+            .map_err(|e| RenderError::Gpu(e.to_string()))?;
+        rx.recv()
+            .map_err(|e| RenderError::Gpu(e.to_string()))?
+            .map_err(|e| RenderError::Gpu(e.to_string()))?;
+        let data = {
+            let view = slice
+                .get_mapped_range()
+                .map_err(|e| RenderError::Gpu(e.to_string()))?;
+            bytemuck::cast_slice::<u8, u32>(&view).to_vec()
+        };
+        staging.unmap();
+        Ok(data)
+    }
+}
+
+enum Which {
+    Density,
+    Rgba,
+}
+
+impl Renderer for GpuRenderer {
+    fn describe(&self) -> String {
+        format!("gpu ({})", self.ctx.info)
+    }
+
+    fn render_density(
+        &mut self,
+        scene: &Scene,
+        jobs: &[RenderJob],
+    ) -> Result<Vec<Density>, RenderError> {
+        let out = self.run(scene, jobs, None)?;
+        Ok(jobs
+            .iter()
+            .zip(out)
+            .map(|(j, data)| Density {
+                width: j.view.width,
+                height: j.view.height,
+                data,
+            })
+            .collect())
+    }
+
+    fn render_rgba(
+        &mut self,
+        scene: &Scene,
+        jobs: &[RenderJob],
+        colormap: &Colormap,
+    ) -> Result<Vec<RgbaImage>, RenderError> {
+        let out = self.run(scene, jobs, Some(colormap))?;
+        Ok(jobs
+            .iter()
+            .zip(out)
+            .map(|(j, data)| RgbaImage {
+                width: j.view.width,
+                height: j.view.height,
+                data: bytemuck::cast_slice(&data).to_vec(),
+            })
+            .collect())
+    }
+}
+
+/// Big buffers, grown on demand and reused from render to render.
+#[derive(Default)]
+struct BufferPool {
+    density: Option<wgpu::Buffer>,
+    rgba: Option<wgpu::Buffer>,
+    staging: Option<wgpu::Buffer>,
+}
+
+impl BufferPool {
+    fn density(&mut self, device: &wgpu::Device, bytes: u64) -> wgpu::Buffer {
+        let usage = wgpu::BufferUsages::STORAGE
+            | wgpu::BufferUsages::COPY_SRC
+            | wgpu::BufferUsages::COPY_DST;
+        grow(&mut self.density, device, "density", bytes, usage)
+    }
+    fn rgba(&mut self, device: &wgpu::Device, bytes: u64) -> wgpu::Buffer {
+        grow(
+            &mut self.rgba,
+            device,
+            "rgba",
+            bytes,
+            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+        )
+    }
+    fn staging(&mut self, device: &wgpu::Device, bytes: u64) -> wgpu::Buffer {
+        let usage = wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST;
+        grow(&mut self.staging, device, "staging", bytes, usage)
+    }
+}
+
+/// The buffer in `slot`, replaced by a bigger one first if it is too small.
+/// Buffers are reference-counted handles, so handing out clones is cheap.
+fn grow(
+    slot: &mut Option<wgpu::Buffer>,
+    device: &wgpu::Device,
+    label: &str,
+    bytes: u64,
+    usage: wgpu::BufferUsages,
+) -> wgpu::Buffer {
+    let bytes = bytes.max(4).next_multiple_of(256);
+    if slot.as_ref().is_none_or(|b| b.size() < bytes) {
+        *slot = Some(device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: bytes,
+            usage,
+            mapped_at_creation: false,
+        }));
+    }
+    slot.clone().expect("just set")
+}
+
+fn storage_init(device: &wgpu::Device, label: &str, contents: &[u8]) -> wgpu::Buffer {
+    device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some(label),
+        contents,
+        usage: wgpu::BufferUsages::STORAGE,
+    })
+}
+
+fn uniform_init(device: &wgpu::Device, contents: &[u8]) -> wgpu::Buffer {
+    device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some("params"),
+        contents,
+        usage: wgpu::BufferUsages::UNIFORM,
+    })
+}
+
+fn entries<'a>(buffers: &[&'a wgpu::Buffer]) -> Vec<wgpu::BindGroupEntry<'a>> {
+    buffers
+        .iter()
+        .enumerate()
+        .map(|(i, b)| wgpu::BindGroupEntry {
+            binding: i as u32,
+            resource: b.as_entire_binding(),
+        })
+        .collect()
+}
+
+/// Workgroups (x, y) of 64 invocations covering `n`, and invocations per row.
+fn dispatch_size(n: u32, max_per_dim: u32) -> (u32, u32, u32) {
+    let groups = n.div_ceil(64).max(1);
+    let x = groups.min(max_per_dim.max(1));
+    (x, groups.div_ceil(x), x * 64)
+}
