@@ -130,12 +130,15 @@ fn slab(k: f64, c: f64, h: f64) -> Option<(f64, f64)> {
     Some(if a < b { (a, b) } else { (b, a) })
 }
 
-/// Turns one simplified polyline (see [`super::lod`]) into segments in
-/// `view`, calling `emit` for each one that can touch the view. `scratch` is
-/// reused between calls to avoid allocating per track.
+/// Turns a run of a simplified polyline (see [`super::lod`]) into segments
+/// in `view`, calling `emit` for each one that can touch the view. With
+/// `lead` (`tail`), the first (last) point is context: it shapes the joint
+/// but its segment belongs to the neighbouring run. `scratch` is reused
+/// between calls to avoid allocating per run.
 pub fn for_each_segment(
     view: &View,
     points: &[WorldPoint],
+    (lead, tail): (bool, bool),
     half_width: f32,
     scratch: &mut Vec<[f64; 2]>,
     mut emit: impl FnMut(&Segment),
@@ -149,51 +152,49 @@ pub fn for_each_segment(
         view.width as f64 + 1.0,
         view.height as f64 + 1.0,
     ];
-    let visible = |s: &Segment| {
+    let mut emit_visible = |s: &Segment| {
         let b = s.quad(half_width).bbox();
-        b[2] >= limits[0] && b[0] <= limits[2] && b[3] >= limits[1] && b[1] <= limits[3]
+        if b[2] >= limits[0] && b[0] <= limits[2] && b[3] >= limits[1] && b[1] <= limits[3] {
+            emit(s);
+        }
     };
     let cap = reach(half_width) + 0.5;
     if pts.len() == 1 {
         let a = view.local(pts[0]);
-        let dot = Segment {
+        let (na, nb) = ([0.0; 2], [0.0; 2]);
+        return emit_visible(&Segment {
             a,
             b: a,
             u: [1.0, 0.0],
             len: 0.0,
-            na: [0.0; 2],
-            nb: [0.0; 2],
+            na,
+            nb,
             ext_a: cap,
             ext_b: cap,
-        };
-        if visible(&dot) {
-            emit(&dot);
-        }
-        return;
+        });
     }
+    let drawn = lead as usize..pts.len() - 1 - tail as usize;
     // Joint at the start of the current edge: (normal, extension).
     let mut joint_a: Option<([f32; 2], f32)> = None;
     let mut u_cur = unit(pts[0], pts[1]);
     for i in 0..pts.len() - 1 {
         let joint_b = (i + 2 < pts.len()).then(|| {
             let u_next = unit(pts[i + 1], pts[i + 2]);
-            let j = joint(u_cur.0, u_next.0, half_width);
-            (j, u_next)
+            (joint(u_cur.0, u_next.0, half_width), u_next)
         });
-        let (na, ext_a) = joint_a.unwrap_or(([0.0; 2], cap));
-        let (nb, ext_b) = joint_b.map_or(([0.0; 2], cap), |(j, _)| j);
-        let s = Segment {
-            a: view.local(pts[i]),
-            b: view.local(pts[i + 1]),
-            u: [u_cur.0[0] as f32, u_cur.0[1] as f32],
-            len: u_cur.1 as f32,
-            na,
-            nb,
-            ext_a,
-            ext_b,
-        };
-        if visible(&s) {
-            emit(&s);
+        if drawn.contains(&i) {
+            let (na, ext_a) = joint_a.unwrap_or(([0.0; 2], cap));
+            let (nb, ext_b) = joint_b.map_or(([0.0; 2], cap), |(j, _)| j);
+            emit_visible(&Segment {
+                a: view.local(pts[i]),
+                b: view.local(pts[i + 1]),
+                u: [u_cur.0[0] as f32, u_cur.0[1] as f32],
+                len: u_cur.1 as f32,
+                na,
+                nb,
+                ext_a,
+                ext_b,
+            });
         }
         joint_a = joint_b.map(|(j, _)| j);
         if let Some((_, u_next)) = joint_b {

@@ -1,28 +1,71 @@
 //! The CPU renderer: the reference implementation of [`super::coverage`].
 //!
-//! Work is split by tracks: each worker thread rasterizes whole tracks into
-//! its own buffer, and the buffers are summed at the end. Fixed-point sums
-//! make the result independent of which thread drew what. Batches of small
-//! jobs (tiles) run one job per thread instead.
+//! It draws the same LOD runs as the GPU ([`super::lod::Level`], kept per
+//! scene and level), culled by their boxes. One big job is split across
+//! threads by runs, each thread drawing into its own buffer, and the
+//! buffers are summed at the end; fixed-point sums make the result
+//! independent of which thread drew what. Batches of small jobs (tiles) run
+//! one job per thread instead.
 
 use super::coverage::{Segment, coverage, for_each_segment};
-use super::lod;
+use super::lod::{self, Level, Run};
 use super::{DENSITY_ONE, Density, RenderError, RenderJob, Renderer};
-use crate::geo::{WORLD_SIZE, WorldPoint};
-use crate::scene::{Scene, SceneTrack};
+use crate::scene::Scene;
 use rayon::prelude::*;
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Per-thread buffers are only used while they fit in this many bytes
 /// together; bigger pictures are drawn in horizontal strips.
 const BUFFER_BUDGET: usize = 512 << 20;
+/// Levels kept for the current scene.
+const MAX_LEVELS: usize = 6;
 
-#[derive(Debug, Clone, Default)]
-pub struct CpuRenderer;
+#[derive(Debug, Default)]
+pub struct CpuRenderer {
+    scene_id: Option<u64>,
+    /// Levels of the current scene, with the render count when last used.
+    levels: HashMap<u8, (Arc<Level>, u64)>,
+    renders: u64,
+}
 
 impl CpuRenderer {
     pub fn new() -> CpuRenderer {
-        CpuRenderer
+        CpuRenderer::default()
+    }
+
+    /// The levels `jobs` need, built on first use.
+    fn levels_for(&mut self, scene: &Scene, jobs: &[RenderJob]) -> HashMap<u8, Arc<Level>> {
+        if self.scene_id != Some(scene.id) {
+            self.levels.clear();
+            self.scene_id = Some(scene.id);
+        }
+        self.renders += 1;
+        let mut wanted: HashMap<u8, Arc<Level>> = HashMap::new();
+        for job in jobs {
+            let l = lod::level_for(&job.view);
+            if wanted.contains_key(&l) {
+                continue;
+            }
+            let now = self.renders;
+            let entry = self
+                .levels
+                .entry(l)
+                .or_insert_with(|| (Arc::new(Level::build(scene, l)), now));
+            entry.1 = now;
+            wanted.insert(l, entry.0.clone());
+        }
+        while self.levels.len() > MAX_LEVELS.max(wanted.len()) {
+            let oldest = *self
+                .levels
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .expect("non-empty")
+                .0;
+            self.levels.remove(&oldest);
+        }
+        wanted
     }
 }
 
@@ -36,18 +79,20 @@ impl Renderer for CpuRenderer {
         scene: &Scene,
         jobs: &[RenderJob],
     ) -> Result<Vec<Density>, RenderError> {
+        let levels = self.levels_for(scene, jobs);
+        let level = |job: &RenderJob| levels[&lod::level_for(&job.view)].clone();
         if jobs.len() == 1 {
-            return Ok(vec![render_parallel(scene, &jobs[0])?]);
+            return Ok(vec![render_parallel(&level(&jobs[0]), &jobs[0])?]);
         }
         Ok(jobs
             .par_iter()
-            .map(|job| render_serial(job, visible_tracks(scene, job)))
+            .map(|job| render_serial(&level(job), job))
             .collect())
     }
 }
 
 /// One job on all threads.
-fn render_parallel(scene: &Scene, job: &RenderJob) -> Result<Density, RenderError> {
+fn render_parallel(level: &Level, job: &RenderJob) -> Result<Density, RenderError> {
     let (w, h) = (job.view.width, job.view.height);
     let threads = rayon::current_num_threads().max(1);
     let pixels = w as usize * h as usize;
@@ -55,30 +100,30 @@ fn render_parallel(scene: &Scene, job: &RenderJob) -> Result<Density, RenderErro
         .checked_mul(4 * (threads + 1))
         .is_none_or(|bytes| bytes > BUFFER_BUDGET)
     {
-        return render_in_strips(scene, job, threads);
+        return render_in_strips(level, job, threads);
     }
-    let tracks = visible_tracks(scene, job);
-    // Small chunks handed out on demand balance long and short tracks.
+    let runs = visible_runs(level, job);
+    // Small chunks handed out on demand balance dense and sparse areas.
     let next = AtomicUsize::new(0);
-    const CHUNK: usize = 16;
-    let partials: Vec<Vec<u32>> = (0..threads)
+    const CHUNK: usize = 64;
+    let mut partials: Vec<Vec<u32>> = (0..threads)
         .into_par_iter()
         .map(|_| {
             let mut buf = vec![0u32; pixels];
-            let mut scratch = Scratch::default();
+            let mut scratch = Vec::new();
             loop {
                 let start = next.fetch_add(CHUNK, Ordering::Relaxed);
-                if start >= tracks.len() {
+                if start >= runs.len() {
                     break;
                 }
-                for t in &tracks[start..(start + CHUNK).min(tracks.len())] {
-                    draw_track(t, job, &mut buf, &mut scratch);
+                for run in &runs[start..(start + CHUNK).min(runs.len())] {
+                    draw_run(level, run, job, &mut buf, &mut scratch);
                 }
             }
             buf
         })
         .collect();
-    let mut data = vec![0u32; pixels];
+    let mut data = partials.pop().unwrap_or_else(|| vec![0; pixels]);
     data.par_chunks_mut(w as usize)
         .enumerate()
         .for_each(|(row, out)| {
@@ -99,27 +144,24 @@ fn render_parallel(scene: &Scene, job: &RenderJob) -> Result<Density, RenderErro
 /// A picture too big for per-thread buffers: horizontal strips, one per
 /// thread at a time. Strips share the view's grid, so they join seamlessly.
 fn render_in_strips(
-    scene: &Scene,
+    level: &Level,
     job: &RenderJob,
     threads: usize,
 ) -> Result<Density, RenderError> {
     let (w, h) = (job.view.width, job.view.height);
+    let too_large = RenderError::TooLarge {
+        width: w,
+        height: h,
+    };
     let total = (w as usize)
         .checked_mul(h as usize)
         .filter(|&p| p <= isize::MAX as usize / 4);
     let Some(total) = total else {
-        return Err(RenderError::TooLarge {
-            width: w,
-            height: h,
-        });
+        return Err(too_large);
     };
     let strip_rows = (BUFFER_BUDGET / 4 / threads / w as usize).clamp(1, h as usize) as u32;
     let mut data = Vec::new();
-    data.try_reserve_exact(total)
-        .map_err(|_| RenderError::TooLarge {
-            width: w,
-            height: h,
-        })?;
+    data.try_reserve_exact(total).map_err(|_| too_large)?;
     data.resize(total, 0);
     data.par_chunks_mut(strip_rows as usize * w as usize)
         .enumerate()
@@ -130,8 +172,7 @@ fn render_in_strips(
                 view: job.view.sub_view(0, y, w, rows),
                 ..*job
             };
-            let d = render_serial(&strip, visible_tracks(scene, &strip));
-            out.copy_from_slice(&d.data);
+            out.copy_from_slice(&render_serial(level, &strip).data);
         });
     Ok(Density {
         width: w,
@@ -140,62 +181,33 @@ fn render_in_strips(
     })
 }
 
-fn render_serial(job: &RenderJob, tracks: Vec<&SceneTrack>) -> Density {
+fn render_serial(level: &Level, job: &RenderJob) -> Density {
     let mut d = Density::zeros(job.view.width, job.view.height);
-    let mut scratch = Scratch::default();
-    for t in tracks {
-        draw_track(t, job, &mut d.data, &mut scratch);
+    let mut scratch = Vec::new();
+    for run in visible_runs(level, job) {
+        draw_run(level, run, job, &mut d.data, &mut scratch);
     }
     d
 }
 
-/// Tracks whose box, grown by the line's reach, meets the view.
-fn visible_tracks<'s>(scene: &'s Scene, job: &RenderJob) -> Vec<&'s SceneTrack> {
-    let r = job.view.rect();
-    let margin = [
-        (job.line_width as f64 + 4.0) / job.view.scale[0],
-        (job.line_width as f64 + 4.0) / job.view.scale[1],
-    ];
-    let (x0, x1) = (
-        (r.x0 - margin[0]) * WORLD_SIZE,
-        (r.x1 + margin[0]) * WORLD_SIZE,
-    );
-    let (y0, y1) = (
-        (r.y0 - margin[1]) * WORLD_SIZE,
-        (r.y1 + margin[1]) * WORLD_SIZE,
-    );
-    scene
-        .tracks
-        .iter()
-        .filter(|t| {
-            t.bbox[2] as f64 >= x0
-                && t.bbox[0] as f64 <= x1
-                && t.bbox[3] as f64 >= y0
-                && t.bbox[1] as f64 <= y1
-        })
-        .collect()
+/// Runs whose box, grown by the line's reach, meets the view.
+fn visible_runs<'l>(level: &'l Level, job: &RenderJob) -> Vec<&'l Run> {
+    let rect = lod::reach_rect(job);
+    level.runs.iter().filter(|r| r.touches(rect)).collect()
 }
 
-fn draw_track(t: &SceneTrack, job: &RenderJob, buf: &mut [u32], scratch: &mut Scratch) {
+fn draw_run(
+    level: &Level,
+    run: &Run,
+    job: &RenderJob,
+    buf: &mut [u32],
+    scratch: &mut Vec<[f64; 2]>,
+) {
     let hw = job.line_width / 2.0;
-    let level = lod::level_for(&job.view);
-    for seg in t.track.segments() {
-        lod::simplify(seg, level, &mut scratch.simplified);
-        for_each_segment(
-            &job.view,
-            &scratch.simplified,
-            hw,
-            &mut scratch.projected,
-            |s| raster(s, hw, job.view.width, job.view.height, buf),
-        );
-    }
-}
-
-/// Buffers reused from track to track.
-#[derive(Default)]
-struct Scratch {
-    simplified: Vec<WorldPoint>,
-    projected: Vec<[f64; 2]>,
+    let ends = (run.span.lead, run.span.tail);
+    for_each_segment(&job.view, run.points(level), ends, hw, scratch, |s| {
+        raster(s, hw, job.view.width, job.view.height, buf)
+    });
 }
 
 /// Adds one segment's coverage to the pixels of its quad.

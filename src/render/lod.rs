@@ -89,8 +89,196 @@ pub fn simplify(points: &[WorldPoint], level: u8, out: &mut Vec<WorldPoint>) {
     }
 }
 
+/// Segments per run: short enough that culling by a run's box is tight,
+/// long enough that per-run bookkeeping stays small.
+pub const RUN_SEGS: usize = 64;
+
+/// A run of a polyline: points `first..=last`, of which the first (`lead`)
+/// and last (`tail`) may be context from the neighbouring runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunSpan {
+    pub first: usize,
+    pub last: usize,
+    pub lead: bool,
+    pub tail: bool,
+}
+
+impl RunSpan {
+    /// Segments the run draws (0 for a one-point polyline, a dot).
+    pub fn segs(&self) -> usize {
+        (self.last - self.first).saturating_sub(self.lead as usize + self.tail as usize)
+    }
+}
+
+/// Cuts a polyline of `n` points into runs of at most [`RUN_SEGS`]
+/// segments, each with a point of context on either side where the
+/// polyline goes on, so that joints come out the same as uncut.
+pub fn run_spans(n: usize) -> impl Iterator<Item = RunSpan> {
+    let nseg = n.saturating_sub(1);
+    let dot = (n == 1).then_some(RunSpan {
+        first: 0,
+        last: 0,
+        lead: false,
+        tail: false,
+    });
+    dot.into_iter()
+        .chain((0..nseg).step_by(RUN_SEGS).map(move |start| {
+            let segs = RUN_SEGS.min(nseg - start);
+            let (lead, tail) = (start > 0, start + segs < nseg);
+            RunSpan {
+                first: start - lead as usize,
+                last: start + segs + tail as usize,
+                lead,
+                tail,
+            }
+        }))
+}
+
+/// One level's simplified polylines cut into runs, for culling and drawing.
+#[derive(Debug, Clone, Default)]
+pub struct Level {
+    pub points: Vec<WorldPoint>,
+    pub runs: Vec<Run>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Run {
+    /// Index of the run's first point (context included) in `points`.
+    pub start: u32,
+    pub span: RunSpan,
+    /// min_x, min_y, max_x, max_y of the drawn points, in world units.
+    pub bbox: [u32; 4],
+}
+
+impl Run {
+    pub fn points<'a>(&self, level: &'a Level) -> &'a [WorldPoint] {
+        let s = self.start as usize;
+        &level.points[s..s + self.span.last - self.span.first + 1]
+    }
+
+    /// Whether the run's box, grown by `margin` world units, meets `rect`
+    /// (world units, x0, y0, x1, y1).
+    pub fn touches(&self, rect: [f64; 4]) -> bool {
+        let b = self.bbox;
+        (b[2] as f64) >= rect[0]
+            && (b[0] as f64) <= rect[2]
+            && (b[3] as f64) >= rect[1]
+            && (b[1] as f64) <= rect[3]
+    }
+}
+
+impl Level {
+    /// Simplifies every track of `scene` for `level` and cuts it into runs,
+    /// in track order.
+    pub fn build(scene: &crate::scene::Scene, level: u8) -> Level {
+        use rayon::prelude::*;
+        let parts: Vec<Level> = scene
+            .tracks
+            .par_iter()
+            .map(|t| {
+                let mut out = Level::default();
+                let mut simplified = Vec::new();
+                for seg in t.track.segments() {
+                    simplify(seg, level, &mut simplified);
+                    out.push_polyline(&simplified);
+                }
+                out
+            })
+            .collect();
+        let mut all = Level::default();
+        for p in parts {
+            let base = all.points.len() as u32;
+            all.points.extend(p.points);
+            all.runs.extend(p.runs.into_iter().map(|r| Run {
+                start: r.start + base,
+                ..r
+            }));
+        }
+        all
+    }
+
+    fn push_polyline(&mut self, pts: &[WorldPoint]) {
+        for span in run_spans(pts.len()) {
+            let own = &pts[span.first + span.lead as usize..=span.last - span.tail as usize];
+            let bbox = own.iter().fold([u32::MAX, u32::MAX, 0, 0], |b, p| {
+                [b[0].min(p.x), b[1].min(p.y), b[2].max(p.x), b[3].max(p.y)]
+            });
+            self.runs.push(Run {
+                start: self.points.len() as u32,
+                span,
+                bbox,
+            });
+            self.points.extend_from_slice(&pts[span.first..=span.last]);
+        }
+    }
+
+    pub fn segments(&self) -> u64 {
+        self.runs.iter().map(|r| r.span.segs().max(1) as u64).sum()
+    }
+}
+
+/// The world-unit rectangle a job's pixels can be touched from: its view
+/// grown by the line's reach and a pixel.
+pub fn reach_rect(job: &super::RenderJob) -> [f64; 4] {
+    let r = job.view.rect();
+    let m = [
+        (job.line_width as f64 + 4.0) / job.view.scale[0],
+        (job.line_width as f64 + 4.0) / job.view.scale[1],
+    ];
+    [
+        (r.x0 - m[0]) * WORLD_SIZE,
+        (r.y0 - m[1]) * WORLD_SIZE,
+        (r.x1 + m[0]) * WORLD_SIZE,
+        (r.y1 + m[1]) * WORLD_SIZE,
+    ]
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn runs_overlap_by_context_points() {
+        let spans: Vec<RunSpan> = run_spans(150).collect();
+        assert_eq!(spans.len(), 3);
+        assert_eq!(
+            spans[0],
+            RunSpan {
+                first: 0,
+                last: 65,
+                lead: false,
+                tail: true
+            }
+        );
+        assert_eq!(
+            spans[1],
+            RunSpan {
+                first: 63,
+                last: 129,
+                lead: true,
+                tail: true
+            }
+        );
+        assert_eq!(
+            spans[2],
+            RunSpan {
+                first: 127,
+                last: 149,
+                lead: true,
+                tail: false
+            }
+        );
+        assert_eq!(spans.iter().map(RunSpan::segs).sum::<usize>(), 149);
+        assert_eq!(
+            run_spans(1).collect::<Vec<_>>(),
+            vec![RunSpan {
+                first: 0,
+                last: 0,
+                lead: false,
+                tail: false
+            }]
+        );
+        assert_eq!(run_spans(0).count(), 0);
+    }
+
     use super::*;
 
     fn wp(x: u32, y: u32) -> WorldPoint {

@@ -20,6 +20,7 @@ use super::{Colormap, Density, RenderError, RenderJob, Renderer, RgbaImage};
 use crate::scene::Scene;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use wgpu::util::DeviceExt;
 
 /// Largest batch the renderer reads back at once, whatever the adapter
@@ -28,6 +29,11 @@ const MAX_PASS_BYTES: u64 = 256 << 20;
 
 pub struct GpuRenderer {
     ctx: Arc<GpuContext>,
+    /// Where the last render's time went.
+    pub timings: GpuTimings,
+    /// Wait for each step separately so `timings` can tell them apart
+    /// (slower: benchmarks only).
+    pub profile: bool,
     /// Resident levels of the scene last drawn (by [`Scene::id`]).
     scene_id: Option<u64>,
     levels: HashMap<u8, Vec<ResidentChunk>>,
@@ -38,6 +44,8 @@ impl GpuRenderer {
     pub fn new(ctx: Arc<GpuContext>) -> GpuRenderer {
         GpuRenderer {
             ctx,
+            timings: GpuTimings::default(),
+            profile: false,
             scene_id: None,
             levels: HashMap::new(),
             pool: BufferPool::default(),
@@ -134,8 +142,11 @@ impl GpuRenderer {
             .iter()
             .map(|j| vec![0u32; j.view.width as usize * j.view.height as usize])
             .collect();
+        self.timings = GpuTimings::default();
         for pieces in plan::passes(jobs, self.max_pass_pixels()) {
+            let t = Instant::now();
             self.ensure_levels(scene, &pieces);
+            self.timings.upload += t.elapsed();
             let pixels: u64 = pieces.iter().map(Piece::pixels).sum();
             let scope = self
                 .ctx
@@ -145,13 +156,20 @@ impl GpuRenderer {
                 .ctx
                 .device
                 .push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+            let t = Instant::now();
             let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
             self.accumulate(&mut encoder, &pieces, pixels);
+            self.timings.plan += t.elapsed();
+            let encoder = self.profile_step(encoder, |t| &mut t.draw)?;
+            let mut encoder = encoder;
             let source = match colormap {
                 Some(cm) => self.colorize(&mut encoder, cm, pixels),
                 None => Which::Density,
             };
+            let encoder = self.profile_step(encoder, |t| &mut t.colormap)?;
+            let t = Instant::now();
             let data = self.read_back(encoder, source, pixels)?;
+            self.timings.readback += t.elapsed();
             let errors = [
                 pollster::block_on(oom.pop()),
                 pollster::block_on(scope.pop()),
@@ -168,6 +186,30 @@ impl GpuRenderer {
             }
         }
         Ok(outputs)
+    }
+
+    /// When profiling, runs what `encoder` holds to completion and charges
+    /// the wait to one timing; otherwise passes the encoder on, so that the
+    /// whole batch goes to the device in one submission.
+    fn profile_step(
+        &mut self,
+        encoder: wgpu::CommandEncoder,
+        slot: impl Fn(&mut GpuTimings) -> &mut Duration,
+    ) -> Result<wgpu::CommandEncoder, RenderError> {
+        if !self.profile {
+            return Ok(encoder);
+        }
+        let t = Instant::now();
+        let index = self.ctx.queue.submit([encoder.finish()]);
+        self.ctx
+            .device
+            .poll(wgpu::PollType::Wait {
+                submission_index: Some(index),
+                timeout: None,
+            })
+            .map_err(|e| RenderError::Gpu(e.to_string()))?;
+        *slot(&mut self.timings) += t.elapsed();
+        Ok(self.ctx.device.create_command_encoder(&Default::default()))
     }
 
     fn colorize(
@@ -243,6 +285,20 @@ impl GpuRenderer {
         staging.unmap();
         Ok(data)
     }
+}
+
+/// Wall-clock time per step of the last render. Without profiling, `draw`
+/// and `colormap` stay zero and the device time shows up in `readback`.
+#[derive(Debug, Clone, Default)]
+pub struct GpuTimings {
+    /// Building and uploading LOD levels not yet resident.
+    pub upload: Duration,
+    /// Choosing runs and encoding commands.
+    pub plan: Duration,
+    pub draw: Duration,
+    pub colormap: Duration,
+    /// Copy to the staging buffer, map, copy out.
+    pub readback: Duration,
 }
 
 enum Which {

@@ -37,22 +37,6 @@ impl Piece {
             _pad: [0; 2],
         }
     }
-
-    /// The piece's area in world units, grown by the line's reach.
-    fn world_rect(&self) -> [f64; 4] {
-        let r = self.render.view.rect();
-        let v = &self.render.view;
-        let m = [
-            (self.render.line_width as f64 + 4.0) / v.scale[0],
-            (self.render.line_width as f64 + 4.0) / v.scale[1],
-        ];
-        [
-            (r.x0 - m[0]) * WORLD_SIZE,
-            (r.y0 - m[1]) * WORLD_SIZE,
-            (r.x1 + m[0]) * WORLD_SIZE,
-            (r.y1 + m[1]) * WORLD_SIZE,
-        ]
-    }
 }
 
 /// Cuts jobs into pieces of at most `max_pixels` and groups the pieces into
@@ -97,7 +81,7 @@ pub fn work_items(pieces: &[Piece], level: u8, runs: &[RunMeta]) -> (Vec<GpuWork
     let mut items = Vec::new();
     let mut total = 0u32;
     for (p, piece) in pieces.iter().enumerate().filter(|(_, p)| p.level == level) {
-        let [x0, y0, x1, y1] = piece.world_rect();
+        let [x0, y0, x1, y1] = lod::reach_rect(&piece.render);
         let view = &piece.render.view;
         for (r, m) in runs.iter().enumerate() {
             let b = m.bbox;

@@ -1,5 +1,5 @@
 //! Tracks resident on the GPU: per LOD level, the simplified polylines cut
-//! into runs of up to [`RUN_SEGS`] segments, with points stored relative to
+//! into runs of up to [`lod::RUN_SEGS`] segments, with points stored relative to
 //! each run's origin as f32 (precise at any zoom, half the bytes of f64).
 //! Levels are built on first use and kept; large levels are split into
 //! chunks that fit the adapter's binding limit.
@@ -8,12 +8,7 @@ use super::layout::{GpuRun, RUN_HAS_NEXT, RUN_HAS_PREV};
 use crate::geo::WorldPoint;
 use crate::render::lod;
 use crate::scene::Scene;
-use rayon::prelude::*;
 use wgpu::util::DeviceExt;
-
-/// Segments per run: short enough that culling by run box is tight, long
-/// enough that per-run bookkeeping stays small.
-pub const RUN_SEGS: usize = 64;
 
 /// A run's CPU-side facts for culling and placing it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -35,74 +30,48 @@ pub struct LevelData {
 impl LevelData {
     /// Simplifies every track of `scene` for `level` and cuts it into runs.
     pub fn build(scene: &Scene, level: u8) -> LevelData {
-        let parts: Vec<LevelData> = scene
-            .tracks
-            .par_iter()
-            .map(|t| {
-                let mut out = LevelData::default();
-                let mut simplified = Vec::new();
-                for seg in t.track.segments() {
-                    lod::simplify(seg, level, &mut simplified);
-                    out.push_polyline(&simplified);
-                }
-                out
-            })
-            .collect();
-        let mut all = LevelData::default();
-        for p in parts {
-            all.append(p);
-        }
-        all
+        LevelData::from_level(&lod::Level::build(scene, level))
     }
 
-    fn push_polyline(&mut self, pts: &[WorldPoint]) {
-        if pts.len() == 1 {
-            // A dot: one zero-length segment, capped at both ends.
-            return self.push_run(&[pts[0], pts[0]], 0, 1, 0);
+    /// The device layout of a level: points relative to each run's origin.
+    pub fn from_level(level: &lod::Level) -> LevelData {
+        let mut out = LevelData {
+            points: Vec::with_capacity(level.points.len() + level.runs.len()),
+            runs: Vec::with_capacity(level.runs.len()),
+            meta: Vec::with_capacity(level.runs.len()),
+        };
+        for run in &level.runs {
+            let pts = run.points(level);
+            let span = run.span;
+            // A dot is drawn as a zero-length segment capped at both ends.
+            let (pts, segs) = if pts.len() == 1 {
+                (&[pts[0], pts[0]][..], 1)
+            } else {
+                (pts, span.segs() as u32)
+            };
+            let origin = pts[span.lead as usize];
+            let point_start = (out.points.len() + span.lead as usize) as u32;
+            out.points.extend(pts.iter().map(|p| {
+                [
+                    (p.x as i64 - origin.x as i64) as f32,
+                    (p.y as i64 - origin.y as i64) as f32,
+                ]
+            }));
+            let flags =
+                if span.lead { RUN_HAS_PREV } else { 0 } | if span.tail { RUN_HAS_NEXT } else { 0 };
+            out.runs.push(GpuRun {
+                point_start,
+                seg_count: segs,
+                flags,
+                _pad: 0,
+            });
+            out.meta.push(RunMeta {
+                origin,
+                bbox: run.bbox,
+                segs,
+            });
         }
-        let nseg = pts.len() - 1;
-        for start in (0..nseg).step_by(RUN_SEGS) {
-            let segs = RUN_SEGS.min(nseg - start);
-            let prev = start > 0;
-            let next = start + segs < nseg;
-            let first = start - prev as usize;
-            let last = start + segs + next as usize;
-            let flags = if prev { RUN_HAS_PREV } else { 0 } | if next { RUN_HAS_NEXT } else { 0 };
-            self.push_run(&pts[first..=last], prev as usize, segs as u32, flags);
-        }
-    }
-
-    /// `pts` includes the context points; `lead` of them come before the run.
-    fn push_run(&mut self, pts: &[WorldPoint], lead: usize, segs: u32, flags: u32) {
-        let origin = pts[lead];
-        let point_start = (self.points.len() + lead) as u32;
-        self.points.extend(pts.iter().map(|p| {
-            [
-                (p.x as i64 - origin.x as i64) as f32,
-                (p.y as i64 - origin.y as i64) as f32,
-            ]
-        }));
-        let own = &pts[lead..=lead + segs as usize];
-        let bbox = own.iter().fold([u32::MAX, u32::MAX, 0, 0], |b, p| {
-            [b[0].min(p.x), b[1].min(p.y), b[2].max(p.x), b[3].max(p.y)]
-        });
-        self.runs.push(GpuRun {
-            point_start,
-            seg_count: segs,
-            flags,
-            _pad: 0,
-        });
-        self.meta.push(RunMeta { origin, bbox, segs });
-    }
-
-    fn append(&mut self, other: LevelData) {
-        let base = self.points.len() as u32;
-        self.points.extend(other.points);
-        self.runs.extend(other.runs.into_iter().map(|r| GpuRun {
-            point_start: r.point_start + base,
-            ..r
-        }));
-        self.meta.extend(other.meta);
+        out
     }
 
     /// Splits into pieces whose point buffers stay under `max_bytes`.
@@ -193,7 +162,7 @@ mod tests {
     }
 
     #[test]
-    fn runs_cover_every_segment_with_context() {
+    fn device_runs_mirror_the_level() {
         let scene = Scene::from_tracks(vec![(1, Track::from_segments(&[line(150), line(1)]))]);
         let d = LevelData::build(&scene, 20);
         let segs: Vec<u32> = d.runs.iter().map(|r| r.seg_count).collect();
