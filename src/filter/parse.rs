@@ -270,7 +270,8 @@ impl Parser {
         let Some(made) = f(&token.tok) else {
             return Ok(None);
         };
-        self.prev = Some((token.column, token.text.clone()));
+        let prev = (token.column, token.text.clone());
+        self.prev = Some(prev);
         self.peeked = None;
         Ok(Some(made))
     }
@@ -730,7 +731,8 @@ mod tests {
                 let n = rng.below(12);
                 (0..n).map(|_| *rng.pick(&pieces)).collect::<Vec<_>>().join("")
             } else {
-                mutate(&mut rng, rng_pick_string(&mut rng, &seeds), &pieces)
+                let seed = rng.pick(&seeds).to_string();
+                mutate(&mut rng, seed, &pieces)
             };
             if let Ok(f) = Filter::parse(&input) {
                 parsed += 1;
@@ -739,10 +741,6 @@ mod tests {
             }
         }
         assert!(parsed > 1000, "the fuzz should reach valid filters too: {parsed}");
-    }
-
-    fn rng_pick_string(rng: &mut Rng, seeds: &[&str]) -> String {
-        rng.pick(seeds).to_string()
     }
 
     fn mutate(rng: &mut Rng, seed: String, pieces: &[&str]) -> String {
@@ -754,8 +752,9 @@ mod tests {
                     chars.remove(at);
                 }
                 _ => {
-                    let piece = rng.pick(pieces);
-                    chars.splice(at..at, piece.chars());
+                    let tail = chars.split_off(at);
+                    chars.extend(rng.pick(pieces).chars());
+                    chars.extend(tail);
                 }
             }
         }
