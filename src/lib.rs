@@ -10,5 +10,6 @@ pub mod geo;
 pub mod ingest;
 pub mod render;
 pub mod scene;
+pub mod serve;
 pub mod store;
 pub mod timefmt;

@@ -46,6 +46,8 @@ enum Command {
     Demo(DemoArgs),
     /// Summarize what the database holds.
     Stats(StatsArgs),
+    /// Serve heatmap tiles and a map page over HTTP.
+    Serve(ServeArgs),
     /// Show the GPU adapter hotpot would use and the limits that matter.
     GpuInfo(StatsArgs),
 }
@@ -123,6 +125,30 @@ struct DemoArgs {
 }
 
 #[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on (0.0.0.0 to serve the network).
+    #[arg(long, default_value = "127.0.0.1")]
+    host: std::net::IpAddr,
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// Memory for encoded tiles, in MB.
+    #[arg(long, default_value_t = 256)]
+    cache_mb: usize,
+    /// Accept activity files at POST /upload (with HOTPOT_UPLOAD_TOKEN
+    /// required as a Bearer token when set; mandatory off loopback).
+    #[arg(long)]
+    upload: bool,
+    #[arg(long, env = "HOTPOT_UPLOAD_TOKEN", hide_env_values = true)]
+    upload_token: Option<String>,
+    /// Largest upload accepted, in MB.
+    #[arg(long, default_value_t = 64)]
+    max_upload_mb: usize,
+    /// Answer empty tiles with 204 No Content instead of a transparent PNG.
+    #[arg(long)]
+    empty_204: bool,
+}
+
+#[derive(Args)]
 struct StatsArgs {
     /// Print JSON instead of text.
     #[arg(long)]
@@ -157,6 +183,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo(args) => demo(cli.backend, args),
         Command::Stats(args) => stats(&cli.db, args),
         Command::GpuInfo(args) => gpu_info(args),
+        Command::Serve(args) => serve(&cli.db, cli.backend, args),
     }
 }
 
@@ -394,5 +421,27 @@ fn gpu_info(args: StatsArgs) -> Result<ExitCode> {
         "max workgroups per dimension:  {}",
         info.max_compute_workgroups_per_dimension
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn serve(db: &Path, backend: Backend, args: ServeArgs) -> Result<ExitCode> {
+    use hotpot::serve::{ServeOptions, serve};
+    let opts = ServeOptions {
+        db: db.to_owned(),
+        cache_mb: args.cache_mb,
+        uploads: args.upload,
+        upload_token: args.upload_token.filter(|t| !t.is_empty()),
+        max_upload_mb: args.max_upload_mb,
+        empty_204: args.empty_204,
+    };
+    let renderer = backend::renderer(backend, Workload::Tiles)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve(
+        std::net::SocketAddr::new(args.host, args.port),
+        opts,
+        renderer,
+    ))?;
     Ok(ExitCode::SUCCESS)
 }

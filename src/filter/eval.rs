@@ -44,10 +44,12 @@ fn compare(p: &Value, op: CmpOp, lit: &Literal) -> bool {
             (Some(x), Some(n)) => op.holds_f64(x, n),
             _ => false,
         },
-        (Value::String(t), Literal::Number(n)) => number_from_text(t).is_some_and(|x| op.holds_f64(x, *n)),
-        (Value::String(t), Literal::Text(s)) => match (parse_time(t), parse_time(s)) {
-            (Some(t), Some(span)) => op.span_test(span).holds(t.start),
-            _ => op.holds(t.as_str().cmp(s)),
+        (Value::String(t), Literal::Number(n)) => {
+            number_from_text(t).is_some_and(|x| op.holds_f64(x, *n))
+        }
+        (Value::String(t), Literal::Text(s)) => match parse_time(s) {
+            Some(span) => parse_time(t).is_some_and(|t| op.span_test(span).holds(t.start)),
+            None => op.holds(t.as_str().cmp(s)),
         },
         (Value::Bool(b), Literal::Bool(c)) => op.holds(b.cmp(c)),
         _ => false,
@@ -67,6 +69,19 @@ pub(super) fn numeric_literal(lit: &Literal) -> Option<f64> {
 /// `"-0.5"`, `"1e3"`, but not `" 1"`, `"01"` or `"1."`. JSON's grammar,
 /// because the SQL can test it exactly with `json_valid`.
 pub(super) fn number_from_text(s: &str) -> Option<f64> {
+    parse_number(s, NumberSyntax::Json)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum NumberSyntax {
+    /// `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`
+    Json,
+    /// What erik/hotpot read as a number (`007`, `1.`, `.5`), plus exponents.
+    Filter,
+}
+
+/// `s` as a number if it is all one number in `syntax` (possibly infinite).
+pub(super) fn parse_number(s: &str, syntax: NumberSyntax) -> Option<f64> {
     let b = s.as_bytes();
     let digits = |i: &mut usize| {
         let from = *i;
@@ -78,14 +93,21 @@ pub(super) fn number_from_text(s: &str) -> Option<f64> {
     let mut i = usize::from(b.first() == Some(&b'-'));
     let int_from = i;
     let int_len = digits(&mut i);
-    if int_len == 0 || (int_len > 1 && b[int_from] == b'0') {
-        return None;
-    }
-    if b.get(i) == Some(&b'.') {
+    let frac_len = if b.get(i) == Some(&b'.') {
         i += 1;
-        if digits(&mut i) == 0 {
-            return None;
+        Some(digits(&mut i))
+    } else {
+        None
+    };
+    let mantissa_ok = match syntax {
+        NumberSyntax::Json => {
+            let leading_zero = int_len > 1 && b[int_from] == b'0';
+            int_len > 0 && !leading_zero && frac_len != Some(0)
         }
+        NumberSyntax::Filter => int_len + frac_len.unwrap_or(0) > 0,
+    };
+    if !mantissa_ok {
+        return None;
     }
     if matches!(b.get(i), Some(b'e' | b'E')) {
         i += 1;
@@ -303,7 +325,13 @@ mod tests {
     #[test]
     fn has_means_present_and_not_null() {
         let p = props(json!({"a": 0, "b": "", "c": null, "d": false}));
-        for (key, expected) in [("a", true), ("b", true), ("c", false), ("d", true), ("e", false)] {
+        for (key, expected) in [
+            ("a", true),
+            ("b", true),
+            ("c", false),
+            ("d", true),
+            ("e", false),
+        ] {
             assert_eq!(check(&format!("has? {key}"), &p), expected, "{key}");
         }
         assert!(check("has? id", &p));
@@ -335,11 +363,20 @@ mod tests {
 
     #[test]
     fn numbers_in_text_follow_json() {
-        let numbers = [("0", 0.0), ("-0", 0.0), ("172", 172.0), ("-1.5", -1.5), ("1e3", 1000.0), ("2E-2", 0.02)];
+        let numbers = [
+            ("0", 0.0),
+            ("-0", 0.0),
+            ("172", 172.0),
+            ("-1.5", -1.5),
+            ("1e3", 1000.0),
+            ("2E-2", 0.02),
+        ];
         for (s, n) in numbers {
             assert_eq!(number_from_text(s), Some(n), "{s}");
         }
-        for s in ["", "-", "01", "1.", ".5", "+1", " 1", "1 ", "1e", "0x1F", "NaN", "inf", "1_000"] {
+        for s in [
+            "", "-", "01", "1.", ".5", "+1", " 1", "1 ", "1e", "0x1F", "NaN", "inf", "1_000",
+        ] {
             assert_eq!(number_from_text(s), None, "{s}");
         }
     }
@@ -347,20 +384,51 @@ mod tests {
     #[test]
     fn times_are_spans_as_precise_as_written() {
         let day = parse_time("2024-05-01").unwrap();
-        assert_eq!(day, TimeSpan { start: 1_714_521_600_000, len: DAY_MS });
+        assert_eq!(
+            day,
+            TimeSpan {
+                start: 1_714_521_600_000,
+                len: DAY_MS
+            }
+        );
         let second = parse_time("2024-05-01T07:12:03Z").unwrap();
-        assert_eq!(second, TimeSpan { start: 1_714_547_523_000, len: 1000 });
+        assert_eq!(
+            second,
+            TimeSpan {
+                start: 1_714_547_523_000,
+                len: 1000
+            }
+        );
         let ms = parse_time("2024-05-01T07:12:03.250Z").unwrap();
-        assert_eq!(ms, TimeSpan { start: 1_714_547_523_250, len: 1 });
-        assert_eq!(parse_time("2024-02-30").unwrap().start, parse_time("2024-03-01").unwrap().start);
+        assert_eq!(
+            ms,
+            TimeSpan {
+                start: 1_714_547_523_250,
+                len: 1
+            }
+        );
+        assert_eq!(
+            parse_time("2024-02-30").unwrap().start,
+            parse_time("2024-03-01").unwrap().start
+        );
         assert_eq!(
             parse_time("2024-05-01T24:00:00Z").unwrap().start,
             parse_time("2024-05-02").unwrap().start
         );
         for s in [
-            "2024-5-01", "2024-13-01", "2024-00-10", "2024-01-32", "0999-01-01", "2024-01-01T25:00:00Z",
-            "2024-01-01T24:00:01Z", "2024-01-01T08:00:00", "2024-01-01 08:00:00Z", "2024-01-01T08:00Z",
-            "2024-01-01T08:00:00.25Z", "2024-01-01T08:00:00+02:00", "２０２４-01-01",
+            "2024-5-01",
+            "2024-13-01",
+            "2024-00-10",
+            "2024-01-32",
+            "0999-01-01",
+            "2024-01-01T25:00:00Z",
+            "2024-01-01T24:00:01Z",
+            "2024-01-01T08:00:00",
+            "2024-01-01 08:00:00Z",
+            "2024-01-01T08:00Z",
+            "2024-01-01T08:00:00.25Z",
+            "2024-01-01T08:00:00+02:00",
+            "２０２４-01-01",
         ] {
             assert_eq!(parse_time(s), None, "{s}");
         }

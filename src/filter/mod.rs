@@ -35,9 +35,9 @@
 //!   (`"172"`) counts as a number, and so does a quoted literal (`"172"`)
 //!   compared with a number property;
 //! - strings with strings, byte-wise (case matters);
-//! - times with times: a date literal compared with a property whose string
-//!   is a date of the forms above. A literal names a span, as long as its
-//!   precision: `start_time = 2024-05-01` is "that day",
+//! - times with times: a date literal (quoted or not) meets only properties
+//!   whose string is a date of the forms above. A literal names a span as
+//!   long as its precision: `start_time = 2024-05-01` is "that day",
 //!   `start_time <= 2024-05-01` includes the whole day, and
 //!   `start_time > 2024-05-01` starts the next day;
 //! - booleans with booleans (`false < true`).
@@ -49,11 +49,14 @@
 //!
 //! # Compatibility with erik/hotpot
 //!
-//! Every filter hotpot accepted parses here with the same meaning on the data
-//! hotpot could compare (its SQL compared raw SQLite values, so a number
-//! against a numeric string or a missing key with `!=` could differ). Added:
-//! `==`, `!` without parentheses, dates, doubled quotes inside strings,
-//! exponents, dots in bare words.
+//! Every filter erik/hotpot accepts parses here to the same tree. Its SQL
+//! compared raw SQLite values, so some answers change, always to the rules
+//! above: `x != v` no longer matches activities without `x`, a number no
+//! longer equals `true`, `like` no longer matches numbers, numbers compare
+//! with numeric strings by value instead of sorting below all text, and a
+//! quoted key holding `.` or `[` names that key rather than a JSON path.
+//! Added: `==`, `!` without parentheses, dates, doubled quotes in strings,
+//! exponents and leading dots in numbers, dots in bare words, `in []`.
 //!
 //! # Where it runs
 //!
@@ -83,17 +86,31 @@ pub struct FilterError {
     pub message: String,
 }
 
+/// `And`/`Or` hold flat lists so that a long chain of `&&` is a wide tree,
+/// not a deep one that recursive walks could overflow on.
 #[derive(Clone, Debug, PartialEq)]
 enum Expr {
-    Cmp { key: String, op: CmpOp, value: Literal },
-    In { key: String, values: Vec<Literal> },
-    Like { key: String, pattern: String },
+    Cmp {
+        key: String,
+        op: CmpOp,
+        value: Literal,
+    },
+    In {
+        key: String,
+        values: Vec<Literal>,
+    },
+    Like {
+        key: String,
+        pattern: String,
+    },
     Has(String),
     Not(Box<Expr>),
     And(Vec<Expr>),
     Or(Vec<Expr>),
 }
 
+/// Bare words and unquoted dates are `Text` too: whether a text is also a
+/// number or a date is decided where it is compared (`eval.rs`).
 #[derive(Clone, Debug, PartialEq)]
 enum Literal {
     Number(f64),
@@ -163,10 +180,10 @@ impl Filter {
         self.to_sql_from(1)
     }
 
-    /// Like [`Filter::to_sql`], numbering parameters from `?first`, for
-    /// queries that already bind `?1 .. ?first-1` themselves.
+    /// Like [`Filter::to_sql`], numbering parameters from `?first` (at least
+    /// 1), for queries that already bind `?1 .. ?first-1` themselves.
     pub fn to_sql_from(&self, first: usize) -> (String, Vec<rusqlite::types::Value>) {
-        sql::to_sql(&self.expr, first)
+        sql::to_sql(&self.expr, first.max(1))
     }
 
     /// Whether the activity `id` with stored `properties` passes, exactly as
@@ -218,12 +235,12 @@ impl FilterError {
             .skip(line_start)
             .take_while(|&c| c != '\n')
             .collect();
-        // Tabs stay tabs so that the caret lines up however wide they show.
+        // Tabs stay tabs so that the caret lines up however wide they show;
+        // a column past the end points just after it.
         let pad: String = line
             .chars()
-            .chain(std::iter::repeat(' '))
-            .take(offset - line_start)
             .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .take(offset - line_start)
             .collect();
         format!("{line}\n{pad}^")
     }
@@ -356,7 +373,10 @@ mod tests {
     fn caret_points_at_the_column() {
         let input = "sport = && x";
         let err = Filter::parse(input).unwrap_err();
-        assert_eq!(err.to_string(), "column 9: expected a value after '=', found '&&'");
+        assert_eq!(
+            err.to_string(),
+            "column 9: expected a value after '=', found '&&'"
+        );
         assert_eq!(err.render_caret(input), "sport = && x\n        ^");
     }
 
@@ -372,6 +392,11 @@ mod tests {
             message: String::new(),
         };
         assert_eq!(err.render_caret("a = 1\n&& !"), "&& !\n   ^");
+        let err = FilterError {
+            column: usize::MAX,
+            message: String::new(),
+        };
+        assert_eq!(err.render_caret("a ="), "a =\n   ^");
     }
 
     #[test]
@@ -379,7 +404,10 @@ mod tests {
         let cases = [
             ("a = 1", "a = 1"),
             ("名前 = 'x'", r#"名前 = "x""#),
-            ("\"Activity Gear\" = Bianchi", r#""Activity Gear" = "Bianchi""#),
+            (
+                "\"Activity Gear\" = Bianchi",
+                r#""Activity Gear" = "Bianchi""#,
+            ),
             ("\"has?\" = 1", r#""has?" = 1"#),
             ("'1x' = 1", r#""1x" = 1"#),
             ("'' = ''", r#""" = """#),

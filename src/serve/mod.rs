@@ -1,0 +1,155 @@
+//! `hotpot serve`: XYZ heatmap tiles over HTTP, a map page, uploads.
+//!
+//! Handlers ([`routes`]) look tiles up in an LRU ([`cache`]) and otherwise
+//! hand them to the render worker ([`worker`]), which batches everything
+//! waiting into one pass of the renderer (GPU or CPU). Colouring and PNG
+//! encoding run on blocking threads. Uploads ([`upload`]) go through the
+//! importer and update the scene and the cache without a restart.
+
+pub mod cache;
+pub mod page;
+pub mod routes;
+pub mod state;
+pub mod style;
+pub mod upload;
+pub mod worker;
+
+use self::cache::TileCache;
+use self::state::{AppState, UploadPolicy};
+use self::worker::WorkerHandle;
+use crate::render::Renderer;
+use crate::scene::Scene;
+use crate::store::{Store, StoreError};
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub db: PathBuf,
+    pub cache_mb: usize,
+    pub uploads: bool,
+    pub upload_token: Option<String>,
+    pub max_upload_mb: usize,
+    pub empty_204: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(
+        "uploads on a non-loopback address ({0}) need a token: set HOTPOT_UPLOAD_TOKEN, or serve without --upload"
+    )]
+    UploadWithoutToken(IpAddr),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Builds the application: loads the scene and starts the render worker.
+pub fn app(
+    opts: &ServeOptions,
+    renderer: Box<dyn Renderer + Send>,
+) -> Result<(Router, Arc<AppState>), ServeError> {
+    let store = Store::open_existing(&opts.db)?;
+    let scene = Arc::new(RwLock::new(Arc::new(Scene::load(&store, None)?)));
+    let worker = WorkerHandle::spawn(renderer, scene.clone());
+    let state = Arc::new(AppState {
+        db: opts.db.clone(),
+        scene,
+        worker,
+        cache: Mutex::new(TileCache::new(opts.cache_mb << 20)),
+        in_flight: Mutex::new(HashMap::new()),
+        uploads: UploadPolicy {
+            enabled: opts.uploads,
+            token: opts.upload_token.clone(),
+            max_bytes: opts.max_upload_mb << 20,
+        },
+        empty_204: opts.empty_204,
+        upload_lock: tokio::sync::Mutex::new(()),
+    });
+    let router = Router::new()
+        .route("/", get(page::index))
+        .route("/assets/{*path}", get(page::asset))
+        .route("/api/palettes", get(page::palettes))
+        .route("/api/stats", get(routes::stats))
+        .route("/healthz", get(routes::healthz))
+        .route("/tiles/{z}/{x}/{file}", get(routes::xyz_tile))
+        .route("/tms/{z}/{x}/{file}", get(routes::tms_tile))
+        .route("/tile/{z}/{x}/{y}", get(routes::hotpot_tile))
+        .route(
+            "/upload",
+            post(upload::upload).layer(DefaultBodyLimit::max(opts.max_upload_mb << 20)),
+        )
+        .layer(middleware::from_fn(log_request))
+        .with_state(state.clone());
+    Ok((router, state))
+}
+
+/// Serves until Ctrl-C (or SIGTERM), then finishes the requests in flight.
+pub async fn serve(
+    addr: SocketAddr,
+    opts: ServeOptions,
+    renderer: Box<dyn Renderer + Send>,
+) -> Result<(), ServeError> {
+    if opts.uploads && opts.upload_token.is_none() && !addr.ip().is_loopback() {
+        return Err(ServeError::UploadWithoutToken(addr.ip()));
+    }
+    let (router, state) = app(&opts, renderer)?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    let local = listener.local_addr()?;
+    tracing::info!(
+        "serving {} tracks with {} on http://{local}/",
+        state.scene().tracks.len(),
+        state.worker.describe
+    );
+    eprintln!(
+        "hotpot: map at http://{local}/  (tiles: http://{local}/tiles/{{z}}/{{x}}/{{y}}.png)"
+    );
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown())
+        .await?;
+    eprintln!("hotpot: stopped");
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+/// One log line per request with its status and time.
+async fn log_request(req: Request, next: Next) -> Response {
+    let (method, uri) = (req.method().clone(), req.uri().clone());
+    let t = std::time::Instant::now();
+    let res = next.run(req).await;
+    tracing::info!(%method, %uri, status = res.status().as_u16(), ms = t.elapsed().as_secs_f64() * 1e3, "request");
+    res
+}
