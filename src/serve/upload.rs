@@ -33,7 +33,7 @@ pub async fn upload(
     while let Some(field) = multipart
         .next_field()
         .await
-        .map_err(|e| HttpError(StatusCode::BAD_REQUEST, format!("bad upload: {e}")))?
+        .map_err(|e| HttpError(e.status(), format!("bad upload: {}", e.body_text())))?
     {
         let name = field
             .file_name()
@@ -43,7 +43,7 @@ pub async fn upload(
         let bytes = field
             .bytes()
             .await
-            .map_err(|e| HttpError(StatusCode::BAD_REQUEST, format!("{name}: {e}")))?;
+            .map_err(|e| HttpError(e.status(), format!("{name}: {}", e.body_text())))?;
         files.push((name, bytes));
     }
     if files.is_empty() {
@@ -95,12 +95,14 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), HttpError> {
     Ok(())
 }
 
-/// Parses and stores the files; returns what happened to each and the
-/// tracks that are new.
+/// What an upload did to each file, and the tracks that are new.
+type Imported = (Vec<FileOutcome>, Vec<(i64, Track)>);
+
+/// Parses and stores the files.
 fn import(
     db: &std::path::Path,
     files: Vec<(String, axum::body::Bytes)>,
-) -> Result<(Vec<FileOutcome>, Vec<(i64, Track)>), String> {
+) -> Result<Imported, String> {
     let mut store = Store::open(db).map_err(|e| e.to_string())?;
     let mut outcomes = Vec::new();
     let mut tracks = Vec::new();

@@ -7,4 +7,5 @@ mod crash;
 mod gpu;
 mod import;
 mod render_semantics;
+mod serve;
 mod support;

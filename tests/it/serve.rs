@@ -1,0 +1,390 @@
+//! The tile server, started on an ephemeral loopback port and driven by a
+//! real HTTP client.
+
+use crate::import::{TempDir, ride};
+use hotpot::ingest::activity::prepare;
+use hotpot::render::colormap::{Colormap, Gradient};
+use hotpot::render::cpu::CpuRenderer;
+use hotpot::render::encode::{indexed_png, read_png_rgba};
+use hotpot::render::{RenderJob, Renderer, View};
+use hotpot::scene::Scene;
+use hotpot::serve::{ServeOptions, app};
+use hotpot::store::{SourceFile, Store};
+use std::path::Path;
+use std::sync::Arc;
+
+struct TestServer {
+    base: String,
+    db: std::path::PathBuf,
+    _rt: tokio::runtime::Runtime,
+    _dir: TempDir,
+}
+
+/// A database of a small demo city, served with the CPU renderer.
+fn server(name: &str, tweak: impl FnOnce(&mut ServeOptions)) -> TestServer {
+    let dir = TempDir::new(name);
+    let db = dir.path().join("h.sqlite3");
+    let mut store = Store::open(&db).unwrap();
+    let cfg = hotpot::demo::DemoConfig {
+        rides: 20,
+        runs: 10,
+        ..Default::default()
+    };
+    let rows: Vec<_> = hotpot::demo::generate(&cfg)
+        .iter()
+        .map(|a| prepare(a, "demo"))
+        .collect();
+    store
+        .insert_batch(&[(
+            SourceFile {
+                path: "demo".into(),
+                size: 0,
+                mtime_ns: 0,
+            },
+            rows,
+        )])
+        .unwrap();
+    let mut opts = ServeOptions {
+        db: db.clone(),
+        cache_mb: 64,
+        uploads: true,
+        upload_token: None,
+        max_upload_mb: 8,
+        empty_204: false,
+    };
+    tweak(&mut opts);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (router, _state) = app(&opts, Box::new(CpuRenderer::new())).unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    rt.spawn(async move { axum::serve(listener, router).await });
+    TestServer {
+        base: format!("http://{addr}"),
+        db,
+        _rt: rt,
+        _dir: dir,
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+struct Reply {
+    status: u16,
+    etag: Option<String>,
+    body: Vec<u8>,
+}
+
+fn get(url: &str, headers: &[(&str, &str)]) -> Reply {
+    let mut req = agent().get(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let mut res = req.call().unwrap();
+    let etag = res
+        .headers()
+        .get("etag")
+        .map(|v| v.to_str().unwrap().to_string());
+    Reply {
+        status: res.status().as_u16(),
+        etag,
+        body: res.body_mut().read_to_vec().unwrap(),
+    }
+}
+
+fn stats(s: &TestServer) -> serde_json::Value {
+    serde_json::from_slice(&get(&format!("{}/api/stats", s.base), &[]).body).unwrap()
+}
+
+/// Tile x/y at zoom z around the demo city's centre (52.45 N, 13.30 E).
+fn centre_tile(z: u8) -> (u32, u32) {
+    let (x, y) = hotpot::geo::lonlat_to_unit(13.30, 52.45);
+    let n = (1u64 << z) as f64;
+    ((x * n) as u32, (y * n) as u32)
+}
+
+/// What the tile must look like: the CPU renderer on the same data.
+fn expected_tile(db: &Path, z: u8, x: u32, y: u32, size: u32) -> Vec<u8> {
+    let scene = Scene::load(&Store::open_existing(db).unwrap(), None).unwrap();
+    let d = CpuRenderer::new()
+        .render_density(&scene, &[RenderJob::new(View::tile(z, x, y, size))])
+        .unwrap()
+        .remove(0);
+    let cm = Colormap::new(Gradient::palette("hot").unwrap(), None);
+    read_png_rgba(&indexed_png(&d, &cm).unwrap()).unwrap().data
+}
+
+#[test]
+fn tiles_in_every_url_form() {
+    let s = server("serve-forms", |_| {});
+    let (x, y) = centre_tile(13);
+    let xyz = get(&format!("{}/tiles/13/{x}/{y}.png", s.base), &[]);
+    assert_eq!(xyz.status, 200);
+    let img = read_png_rgba(&xyz.body).unwrap();
+    assert_eq!((img.width, img.height), (256, 256));
+    assert_eq!(
+        img.data,
+        expected_tile(&s.db, 13, x, y, 256),
+        "tile equals the CPU reference render"
+    );
+    let retina =
+        read_png_rgba(&get(&format!("{}/tiles/13/{x}/{y}@2x.png", s.base), &[]).body).unwrap();
+    assert_eq!((retina.width, retina.height), (512, 512));
+    let tms_y = (1 << 13) - 1 - y;
+    let tms = get(&format!("{}/tms/13/{x}/{tms_y}.png", s.base), &[]);
+    assert_eq!(tms.body, xyz.body, "TMS counts y from the south");
+    let hotpot_form = get(&format!("{}/tile/13/{x}/{y}?color=hot", s.base), &[]);
+    assert_eq!(
+        hotpot_form.body, xyz.body,
+        "hotpot's URL and ?color= keep working"
+    );
+    let blue = get(
+        &format!("{}/tiles/13/{x}/{y}.png?palette=blue", s.base),
+        &[],
+    );
+    assert_ne!(blue.body, xyz.body);
+    let custom = get(
+        &format!(
+            "{}/tiles/13/{x}/{y}.png?gradient=1:f00;10:ff0;50:fff",
+            s.base
+        ),
+        &[],
+    );
+    assert_eq!(custom.status, 200);
+
+    // The middle of the Atlantic: nothing there, a transparent PNG.
+    let empty = get(&format!("{}/tiles/5/12/12.png", s.base), &[]);
+    assert_eq!(empty.status, 200);
+    let e = read_png_rgba(&empty.body).unwrap();
+    assert!(empty.body.len() < 100 && e.data.chunks(4).all(|p| p[3] == 0));
+
+    let page = String::from_utf8(get(&format!("{}/", s.base), &[]).body).unwrap();
+    assert!(page.contains("leaflet.js") && page.contains("palette"));
+    assert_eq!(
+        get(&format!("{}/assets/leaflet/leaflet.js", s.base), &[]).status,
+        200
+    );
+    assert_eq!(get(&format!("{}/healthz", s.base), &[]).status, 200);
+    assert_eq!(stats(&s)["activities"], 30);
+}
+
+#[test]
+fn etags_give_304() {
+    let s = server("serve-etag", |_| {});
+    let (x, y) = centre_tile(12);
+    let url = format!("{}/tiles/12/{x}/{y}.png", s.base);
+    let first = get(&url, &[]);
+    let etag = first.etag.clone().unwrap();
+    assert!(etag.starts_with('"'), "strong ETag: {etag}");
+    let again = get(&url, &[("If-None-Match", &etag)]);
+    assert_eq!((again.status, again.body.len()), (304, 0));
+    assert_eq!(get(&url, &[("If-None-Match", "\"other\"")]).status, 200);
+    assert!(stats(&s)["cache"]["hits"].as_u64().unwrap() >= 2);
+}
+
+#[test]
+fn bad_requests_get_4xx_with_a_reason() {
+    let s = server("serve-bad", |_| {});
+    for (path, status, needle) in [
+        ("/tiles/21/0/0.png", 400, "zoom"),
+        ("/tiles/3/8/0.png", 400, "x 8 is outside"),
+        ("/tiles/3/0/9.png", 400, "y 9"),
+        ("/tiles/a/0/0.png", 400, "not a number"),
+        ("/tiles/3/0/0.jpg", 400, ".png"),
+        ("/tiles/3/0/0.png?palette=rainbow", 400, "unknown palette"),
+        ("/tiles/3/0/0.png?gradient=1:f00;0.5:fff", 400, "increase"),
+        ("/tiles/3/0/0.png?width=900", 400, "width"),
+        ("/tms/3/0/-1.png", 400, "not a number"),
+        ("/assets/../../etc/passwd", 404, ""),
+        ("/nothing", 404, ""),
+    ] {
+        let r = get(&format!("{}{path}", s.base), &[]);
+        let text = String::from_utf8_lossy(&r.body);
+        assert_eq!(r.status, status, "{path}: {text}");
+        assert!(text.contains(needle), "{path}: {text}");
+    }
+}
+
+fn multipart(files: &[(&str, Vec<u8>)]) -> (String, Vec<u8>) {
+    let boundary = "hotpot-test-boundary-7d3f";
+    let mut body = Vec::new();
+    for (name, data) in files {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(data);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+fn post(
+    s: &TestServer,
+    files: &[(&str, Vec<u8>)],
+    token: Option<&str>,
+) -> (u16, serde_json::Value, String) {
+    let (ctype, body) = multipart(files);
+    let mut req = agent()
+        .post(&format!("{}/upload", s.base))
+        .header("Content-Type", &ctype);
+    if let Some(t) = token {
+        req = req.header("Authorization", &format!("Bearer {t}"));
+    }
+    let mut res = req.send(&body[..]).unwrap();
+    let text = res.body_mut().read_to_string().unwrap();
+    (
+        res.status().as_u16(),
+        serde_json::from_str(&text).unwrap_or_default(),
+        text,
+    )
+}
+
+#[test]
+fn upload_redraws_the_tiles_it_touches_and_no_others() {
+    let s = server("serve-upload", |_| {});
+    // A ride somewhere empty (the Harz), and a tile in the city that it
+    // does not touch.
+    let far = ride(51.80, 10.60, 400, 1_700_000_000_000);
+    let (fx, fy) = {
+        let (x, y) = hotpot::geo::lonlat_to_unit(10.61, 51.805);
+        ((x * 4096.0) as u32, (y * 4096.0) as u32)
+    };
+    let (cx, cy) = centre_tile(12);
+    let far_url = format!("{}/tiles/12/{fx}/{fy}.png", s.base);
+    let city_url = format!("{}/tiles/12/{cx}/{cy}.png", s.base);
+    let before_far = get(&far_url, &[]);
+    let before_city = get(&city_url, &[]);
+    assert!(before_far.body.len() < 100, "empty before the upload");
+
+    let gz = {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(&hotpot::demo::to_gpx(&far)).unwrap();
+        e.finish().unwrap()
+    };
+    let (status, json, text) = post(&s, &[("harz.gpx.gz", gz)], None);
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(json["added"], 1);
+    assert_eq!(json["files"][0]["points"], 400);
+
+    let after_far = get(&far_url, &[]);
+    assert!(
+        after_far.body.len() > 100,
+        "the new ride shows up without a restart"
+    );
+    assert!(
+        read_png_rgba(&after_far.body)
+            .unwrap()
+            .data
+            .chunks(4)
+            .any(|p| p[3] > 0)
+    );
+    let hits_before = stats(&s)["cache"]["hits"].as_u64().unwrap();
+    let after_city = get(&city_url, &[]);
+    assert_eq!(
+        after_city.etag, before_city.etag,
+        "untouched tiles keep their ETag"
+    );
+    assert_eq!(
+        stats(&s)["cache"]["hits"].as_u64().unwrap(),
+        hits_before + 1,
+        "...and stay cached"
+    );
+    assert_eq!(stats(&s)["activities"], 31);
+
+    // The same file again adds nothing; a broken one gets 422 and the reason.
+    let (status, json, _) = post(&s, &[("again.gpx", hotpot::demo::to_gpx(&far))], None);
+    assert_eq!((status, json["added"].as_u64()), (200, Some(0)));
+    let (status, json, _) = post(&s, &[("bad.gpx", b"<gpx><trk>".to_vec())], None);
+    assert_eq!(status, 422);
+    assert!(!json["files"][0]["error"].as_str().unwrap().is_empty());
+}
+
+#[test]
+fn uploads_need_the_token_when_one_is_set() {
+    let s = server("serve-token", |o| o.upload_token = Some("s3cret".into()));
+    let gpx = hotpot::demo::to_gpx(&ride(50.0, 8.0, 50, 1_700_000_000_000));
+    let (status, _, text) = post(&s, &[("a.gpx", gpx.clone())], None);
+    assert_eq!(status, 401, "{text}");
+    assert!(text.contains("Bearer"));
+    assert_eq!(post(&s, &[("a.gpx", gpx.clone())], Some("wrong")).0, 401);
+    assert_eq!(post(&s, &[("a.gpx", gpx)], Some("s3cret")).0, 200);
+    let off = server("serve-noupload", |o| o.uploads = false);
+    let (status, _, text) = post(&off, &[("a.gpx", b"x".to_vec())], None);
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("--upload"));
+    let small = server("serve-limit", |o| o.max_upload_mb = 1);
+    let (status, _, _) = post(&small, &[("big.gpx", vec![b' '; 2 << 20])], None);
+    assert_eq!(status, 413, "bodies over the limit are refused");
+}
+
+#[test]
+fn concurrent_requests_share_render_passes() {
+    let s = server("serve-concurrent", |_| {});
+    let (cx, cy) = centre_tile(14);
+    let tiles: Vec<(u32, u32)> = (0..64).map(|i| (cx - 4 + i % 8, cy - 4 + i / 8)).collect();
+    let base = Arc::new(s.base.clone());
+    let handles: Vec<_> = tiles
+        .iter()
+        .map(|&(x, y)| {
+            let base = base.clone();
+            std::thread::spawn(move || (x, y, get(&format!("{base}/tiles/14/{x}/{y}.png"), &[])))
+        })
+        .collect();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let st = stats(&s);
+    let passes = st["render_passes"].as_u64().unwrap();
+    assert_eq!(st["tiles_rendered"], 64);
+    assert!(
+        passes < 64,
+        "64 requests took {passes} passes: they should batch"
+    );
+    eprintln!(
+        "64 concurrent tiles rendered in {passes} passes (largest batch {})",
+        st["batch"]["max"]
+    );
+    let scene = Scene::load(&Store::open_existing(&s.db).unwrap(), None).unwrap();
+    let cm = Colormap::new(Gradient::palette("hot").unwrap(), None);
+    let mut cpu = CpuRenderer::new();
+    for (x, y, r) in results {
+        assert_eq!(r.status, 200);
+        let d = cpu
+            .render_density(&scene, &[RenderJob::new(View::tile(14, x, y, 256))])
+            .unwrap()
+            .remove(0);
+        let want = if d.data.iter().all(|&v| v == 0) {
+            vec![0; 4]
+        } else {
+            read_png_rgba(&indexed_png(&d, &cm).unwrap()).unwrap().data
+        };
+        assert_eq!(
+            read_png_rgba(&r.body).unwrap().data,
+            want,
+            "tile 14/{x}/{y}"
+        );
+    }
+
+    // Sixteen identical requests at once are rendered once.
+    let (x, y) = (cx + 20, cy + 20);
+    let handles: Vec<_> = (0..16)
+        .map(|_| {
+            let base = base.clone();
+            std::thread::spawn(move || {
+                get(&format!("{base}/tiles/14/{x}/{y}.png?palette=purple"), &[]).status
+            })
+        })
+        .collect();
+    assert!(handles.into_iter().all(|h| h.join().unwrap() == 200));
+    assert_eq!(stats(&s)["tiles_rendered"], 65);
+}
