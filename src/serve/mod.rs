@@ -62,7 +62,10 @@ pub fn app(
     opts: &ServeOptions,
     renderer: Box<dyn Renderer + Send>,
 ) -> Result<(Router, Arc<AppState>), ServeError> {
-    let store = Store::open_existing(&opts.db)?;
+    if !opts.db.exists() {
+        tracing::warn!("{} does not exist: starting with an empty database", opts.db.display());
+    }
+    let store = Store::open(&opts.db)?;
     let scene = Arc::new(RwLock::new(Arc::new(Scene::load(&store, None)?)));
     let worker = WorkerHandle::spawn(renderer, scene.clone());
     let state = Arc::new(AppState {

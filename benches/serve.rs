@@ -1,0 +1,102 @@
+//! Load benchmark of `hotpot serve` on the demo data set, loopback only:
+//! requests/s and p50/p99 latency for uncached and cached tiles at zooms
+//! 8..16, with 8 client threads. Bounded: at most 64 tiles per zoom.
+//! `HOTPOT_BENCH_BACKEND=cpu|gpu|both` (default both when an adapter exists).
+
+mod common;
+
+use hotpot::demo::{DemoConfig, generate};
+use hotpot::geo::lonlat_to_unit;
+use hotpot::ingest::activity::prepare;
+use hotpot::render::Renderer;
+use hotpot::render::cpu::CpuRenderer;
+use hotpot::render::gpu::{AdapterChoice, GpuContext, GpuRenderer};
+use hotpot::serve::{ServeOptions, app};
+use hotpot::store::{SourceFile, Store};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const CLIENTS: usize = 8;
+const PER_ZOOM: u32 = 8; // an 8x8 block of tiles
+
+fn main() {
+    let db = common::root().join("serve-demo.sqlite3");
+    if !db.exists() {
+        std::fs::create_dir_all(common::root()).unwrap();
+        let mut store = Store::open(&db).unwrap();
+        let rows: Vec<_> = generate(&DemoConfig::default()).iter().map(|a| prepare(a, "demo")).collect();
+        store.insert_batch(&[(SourceFile { path: "demo".into(), size: 0, mtime_ns: 0 }, rows)]).unwrap();
+    }
+    let which = std::env::var("HOTPOT_BENCH_BACKEND").unwrap_or_else(|_| "both".into());
+    let gpu = GpuContext::new(AdapterChoice::Any).ok().map(Arc::new);
+    if which != "gpu" {
+        run("cpu", &db, Box::new(CpuRenderer::new()));
+    }
+    match (&gpu, which.as_str()) {
+        (Some(ctx), "gpu" | "both") => run(&format!("gpu ({})", ctx.info.name), &db, Box::new(GpuRenderer::new(ctx.clone()))),
+        (None, "gpu") => println!("no GPU adapter"),
+        _ => {}
+    }
+}
+
+fn run(label: &str, db: &std::path::Path, renderer: Box<dyn Renderer + Send>) {
+    let opts = ServeOptions { db: db.to_owned(), cache_mb: 512, uploads: false, upload_token: None, max_upload_mb: 1, empty_204: false };
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let (router, _) = app(&opts, renderer).unwrap();
+    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    rt.spawn(async move { axum::serve(listener, router).await });
+    println!("\n{label}: {CLIENTS} clients, {}x{} tiles per zoom", PER_ZOOM, PER_ZOOM);
+    println!("zoom  phase     requests  req/s    p50 ms   p99 ms");
+    for z in 8u8..=16 {
+        let urls = tiles(&base, z);
+        for phase in ["uncached", "cached"] {
+            let (lat, wall) = load(&urls);
+            let pct = |p: f64| lat[((lat.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e3;
+            println!(
+                "{z:>4}  {phase:<8}  {:>8}  {:>7.0}  {:>7.2}  {:>7.2}",
+                lat.len(),
+                lat.len() as f64 / wall.as_secs_f64(),
+                pct(0.5),
+                pct(0.99)
+            );
+        }
+    }
+    let stats: serde_json::Value =
+        serde_json::from_str(&ureq::get(&format!("{base}/api/stats")).call().unwrap().body_mut().read_to_string().unwrap()).unwrap();
+    println!("render passes {}, tiles rendered {}, mean batch {:.1}, max batch {}", stats["render_passes"], stats["tiles_rendered"], stats["batch"]["mean"].as_f64().unwrap_or(0.0), stats["batch"]["max"]);
+}
+
+/// An 8x8 block of tiles around the demo city's centre.
+fn tiles(base: &str, z: u8) -> Vec<String> {
+    let (x, y) = lonlat_to_unit(13.30, 52.45);
+    let n = (1u64 << z) as f64;
+    let (x0, y0) = ((x * n) as u32 - PER_ZOOM / 2, (y * n) as u32 - PER_ZOOM / 2);
+    (0..PER_ZOOM * PER_ZOOM).map(|i| format!("{base}/tiles/{z}/{}/{}.png", x0 + i % PER_ZOOM, y0 + i / PER_ZOOM)).collect()
+}
+
+/// Requests every URL once from `CLIENTS` threads; sorted latencies and wall time.
+fn load(urls: &[String]) -> (Vec<Duration>, Duration) {
+    let queue = Arc::new(Mutex::new(urls.to_vec()));
+    let t = Instant::now();
+    let handles: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let queue = queue.clone();
+            std::thread::spawn(move || {
+                let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
+                let mut lat = Vec::new();
+                while let Some(url) = queue.lock().unwrap().pop() {
+                    let t = Instant::now();
+                    let mut res = agent.get(&url).call().unwrap();
+                    res.body_mut().read_to_vec().unwrap();
+                    lat.push(t.elapsed());
+                }
+                lat
+            })
+        })
+        .collect();
+    let mut lat: Vec<Duration> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let wall = t.elapsed();
+    lat.sort();
+    (lat, wall)
+}
