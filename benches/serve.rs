@@ -24,8 +24,20 @@ fn main() {
     if !db.exists() {
         std::fs::create_dir_all(common::root()).unwrap();
         let mut store = Store::open(&db).unwrap();
-        let rows: Vec<_> = generate(&DemoConfig::default()).iter().map(|a| prepare(a, "demo")).collect();
-        store.insert_batch(&[(SourceFile { path: "demo".into(), size: 0, mtime_ns: 0 }, rows)]).unwrap();
+        let rows: Vec<_> = generate(&DemoConfig::default())
+            .iter()
+            .map(|a| prepare(a, "demo"))
+            .collect();
+        store
+            .insert_batch(&[(
+                SourceFile {
+                    path: "demo".into(),
+                    size: 0,
+                    mtime_ns: 0,
+                },
+                rows,
+            )])
+            .unwrap();
     }
     let which = std::env::var("HOTPOT_BENCH_BACKEND").unwrap_or_else(|_| "both".into());
     let gpu = GpuContext::new(AdapterChoice::Any).ok().map(Arc::new);
@@ -33,20 +45,40 @@ fn main() {
         run("cpu", &db, Box::new(CpuRenderer::new()));
     }
     match (&gpu, which.as_str()) {
-        (Some(ctx), "gpu" | "both") => run(&format!("gpu ({})", ctx.info.name), &db, Box::new(GpuRenderer::new(ctx.clone()))),
+        (Some(ctx), "gpu" | "both") => run(
+            &format!("gpu ({})", ctx.info.name),
+            &db,
+            Box::new(GpuRenderer::new(ctx.clone())),
+        ),
         (None, "gpu") => println!("no GPU adapter"),
         _ => {}
     }
 }
 
 fn run(label: &str, db: &std::path::Path, renderer: Box<dyn Renderer + Send>) {
-    let opts = ServeOptions { db: db.to_owned(), cache_mb: 512, uploads: false, upload_token: None, max_upload_mb: 1, empty_204: false };
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let opts = ServeOptions {
+        db: db.to_owned(),
+        cache_mb: 512,
+        uploads: false,
+        upload_token: None,
+        max_upload_mb: 1,
+        empty_204: false,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let (router, _) = app(&opts, renderer).unwrap();
-    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     rt.spawn(async move { axum::serve(listener, router).await });
-    println!("\n{label}: {CLIENTS} clients, {}x{} tiles per zoom", PER_ZOOM, PER_ZOOM);
+    println!(
+        "\n{label}: {CLIENTS} clients, {}x{} tiles per zoom",
+        PER_ZOOM, PER_ZOOM
+    );
     println!("zoom  phase     requests  req/s    p50 ms   p99 ms");
     for z in 8u8..=16 {
         let urls = tiles(&base, z);
@@ -62,9 +94,22 @@ fn run(label: &str, db: &std::path::Path, renderer: Box<dyn Renderer + Send>) {
             );
         }
     }
-    let stats: serde_json::Value =
-        serde_json::from_str(&ureq::get(&format!("{base}/api/stats")).call().unwrap().body_mut().read_to_string().unwrap()).unwrap();
-    println!("render passes {}, tiles rendered {}, mean batch {:.1}, max batch {}", stats["render_passes"], stats["tiles_rendered"], stats["batch"]["mean"].as_f64().unwrap_or(0.0), stats["batch"]["max"]);
+    let stats: serde_json::Value = serde_json::from_str(
+        &ureq::get(&format!("{base}/api/stats"))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap(),
+    )
+    .unwrap();
+    println!(
+        "render passes {}, tiles rendered {}, mean batch {:.1}, max batch {}",
+        stats["render_passes"],
+        stats["tiles_rendered"],
+        stats["batch"]["mean"].as_f64().unwrap_or(0.0),
+        stats["batch"]["max"]
+    );
 }
 
 /// An 8x8 block of tiles around the demo city's centre.
@@ -72,7 +117,15 @@ fn tiles(base: &str, z: u8) -> Vec<String> {
     let (x, y) = lonlat_to_unit(13.30, 52.45);
     let n = (1u64 << z) as f64;
     let (x0, y0) = ((x * n) as u32 - PER_ZOOM / 2, (y * n) as u32 - PER_ZOOM / 2);
-    (0..PER_ZOOM * PER_ZOOM).map(|i| format!("{base}/tiles/{z}/{}/{}.png", x0 + i % PER_ZOOM, y0 + i / PER_ZOOM)).collect()
+    (0..PER_ZOOM * PER_ZOOM)
+        .map(|i| {
+            format!(
+                "{base}/tiles/{z}/{}/{}.png",
+                x0 + i % PER_ZOOM,
+                y0 + i / PER_ZOOM
+            )
+        })
+        .collect()
 }
 
 /// Requests every URL once from `CLIENTS` threads; sorted latencies and wall time.
@@ -95,7 +148,10 @@ fn load(urls: &[String]) -> (Vec<Duration>, Duration) {
             })
         })
         .collect();
-    let mut lat: Vec<Duration> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let mut lat: Vec<Duration> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
     let wall = t.elapsed();
     lat.sort();
     (lat, wall)

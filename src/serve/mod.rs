@@ -63,7 +63,10 @@ pub fn app(
     renderer: Box<dyn Renderer + Send>,
 ) -> Result<(Router, Arc<AppState>), ServeError> {
     if !opts.db.exists() {
-        tracing::warn!("{} does not exist: starting with an empty database", opts.db.display());
+        tracing::warn!(
+            "{} does not exist: starting with an empty database",
+            opts.db.display()
+        );
     }
     let store = Store::open(&opts.db)?;
     let scene = Arc::new(RwLock::new(Arc::new(Scene::load(&store, None)?)));

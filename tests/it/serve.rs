@@ -388,3 +388,70 @@ fn concurrent_requests_share_render_passes() {
     assert!(handles.into_iter().all(|h| h.join().unwrap() == 200));
     assert_eq!(stats(&s)["tiles_rendered"], 65);
 }
+
+/// The map page in headless Chromium, with the heatmap tiles visible. The
+/// screenshot goes to target/map-page.png for people to look at.
+#[test]
+fn map_page_shows_tiles_in_chromium() {
+    let Some(chromium) = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            std::process::Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+    else {
+        eprintln!(
+            "SKIPPED: no Chromium found (apt-get install chromium) for the map page screenshot"
+        );
+        return;
+    };
+    let s = server("serve-chromium", |_| {});
+    let out = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/map-page.png");
+    let profile = TempDir::new("chromium-profile");
+    let status = std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--window-size=1000,700",
+            "--virtual-time-budget=8000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--screenshot={}", out.display()))
+        .arg(format!("{}/", s.base))
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let img = hotpot::render::encode::read_png_rgba(&std::fs::read(&out).unwrap()).unwrap();
+    // Heat colours (red to yellow: much more red than blue) over the dark page.
+    let hot = img
+        .data
+        .chunks(4)
+        .filter(|p| p[0] > 150 && p[0] as i32 - p[2] as i32 > 80)
+        .count();
+    eprintln!(
+        "map page screenshot: {} ({hot} heat-coloured pixels)",
+        out.display()
+    );
+    assert!(
+        hot > 500,
+        "the heatmap layer is visible on the page ({hot} hot pixels)"
+    );
+    let stats = stats(&s);
+    assert!(
+        stats["tiles_rendered"].as_u64().unwrap() >= 4,
+        "the page asked for tiles"
+    );
+}
