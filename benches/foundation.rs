@@ -55,7 +55,7 @@ fn main() {
     );
 
     let t = Instant::now();
-    let scene = Scene::load(&store, None).unwrap();
+    let scene = Scene::load(&store, None, None).unwrap();
     println!(
         "scene load: {:.3} s ({} tracks, {} points)",
         t.elapsed().as_secs_f64(),

@@ -21,7 +21,7 @@ fn main() {
     let cfg = common::config();
     let db = common::ensure_db(&cfg);
     let store = Store::open(&db).unwrap();
-    let scene = Scene::load(&store, None).unwrap();
+    let scene = Scene::load(&store, None, None).unwrap();
     println!(
         "scene: {} tracks, {} points",
         scene.tracks.len(),

@@ -6,8 +6,10 @@
 //! [`demo`] makes realistic data for the demo, tests and benchmarks.
 
 pub mod demo;
+pub mod filter;
 pub mod geo;
 pub mod ingest;
+pub mod privacy;
 pub mod render;
 pub mod scene;
 pub mod serve;

@@ -275,7 +275,7 @@ fn render(db: &Path, backend: Backend, args: RenderArgs) -> Result<ExitCode> {
         line_width: args.style.line_width,
         colormap: colormap_from(&args.style)?,
     };
-    let scene = Scene::load(&store, Some(area))?;
+    let scene = Scene::load(&store, Some(area), None)?;
     let mut renderer = backend::renderer(backend, Workload::Poster)?;
     let timing = poster::render_poster(renderer.as_mut(), &scene, &spec, &args.output)?;
     tracing::info!(?timing, "poster done");

@@ -1,6 +1,7 @@
 //! The tracks a render draws from, loaded once from the store and shared by
 //! every render (poster strips, tile batches, both renderers).
 
+use crate::filter::Filter;
 use crate::geo::{UnitRect, WORLD_SIZE};
 use crate::store::track::Track;
 use crate::store::{Store, StoreError};
@@ -26,13 +27,18 @@ pub struct SceneTrack {
 }
 
 impl Scene {
-    /// Loads every track, or only those whose box meets `area`.
-    pub fn load(store: &Store, area: Option<UnitRect>) -> Result<Scene, StoreError> {
+    /// Loads every track, or only those whose box meets `area`, and of
+    /// those only the ones that pass `filter`.
+    pub fn load(
+        store: &Store,
+        area: Option<UnitRect>,
+        filter: Option<&Filter>,
+    ) -> Result<Scene, StoreError> {
         let rect = area.map(|r| {
             let f = |v: f64| (v * WORLD_SIZE).clamp(0.0, u32::MAX as f64) as u32;
             [f(r.x0), f(r.y0), f(r.x1), f(r.y1)]
         });
-        let tracks = store.load_tracks(rect)?;
+        let tracks = store.load_tracks(rect, filter)?;
         Ok(Scene::from_tracks(tracks))
     }
 

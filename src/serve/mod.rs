@@ -69,7 +69,7 @@ pub fn app(
         );
     }
     let store = Store::open(&opts.db)?;
-    let scene = Arc::new(RwLock::new(Arc::new(Scene::load(&store, None)?)));
+    let scene = Arc::new(RwLock::new(Arc::new(Scene::load(&store, None, None)?)));
     let worker = WorkerHandle::spawn(renderer, scene.clone());
     let state = Arc::new(AppState {
         db: opts.db.clone(),

@@ -2,6 +2,7 @@
 
 use super::track::Track;
 use super::{Result, Store, StoreError};
+use crate::filter::Filter;
 use crate::geo::{self, WorldPoint};
 use rusqlite::{OptionalExtension, Transaction, params};
 use std::collections::BTreeMap;
@@ -164,28 +165,38 @@ impl Store {
         Ok(updated)
     }
 
-    /// Tracks whose bounding box meets `rect` (world units, inclusive), or all
-    /// tracks, ordered by id so that every render sums them in the same order.
-    pub fn load_tracks(&self, rect: Option<[u32; 4]>) -> Result<Vec<(i64, Track)>> {
-        let blobs: Vec<(i64, Vec<u8>)> = match rect {
-            Some([x0, y0, x1, y1]) => {
-                let mut stmt = self.conn.prepare(
-                    "SELECT t.activity_id, t.data FROM tracks t
-                     WHERE t.activity_id IN (SELECT id FROM activity_bounds
-                        WHERE max_x >= ?1 AND min_x <= ?3 AND max_y >= ?2 AND min_y <= ?4)
-                     ORDER BY t.activity_id",
-                )?;
-                stmt.query_map(params![x0, y0, x1, y1], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<rusqlite::Result<_>>()?
-            }
-            None => {
-                let mut stmt = self
-                    .conn
-                    .prepare("SELECT activity_id, data FROM tracks ORDER BY activity_id")?;
-                stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<rusqlite::Result<_>>()?
-            }
-        };
+    /// Tracks whose bounding box meets `rect` (world units, inclusive) and
+    /// that pass `filter`, ordered by id so that every render sums them in
+    /// the same order.
+    pub fn load_tracks(
+        &self,
+        rect: Option<[u32; 4]>,
+        filter: Option<&Filter>,
+    ) -> Result<Vec<(i64, Track)>> {
+        let mut sql = String::from(
+            "SELECT t.activity_id, t.data FROM tracks t JOIN activities a ON a.id = t.activity_id WHERE 1",
+        );
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        if let Some([x0, y0, x1, y1]) = rect {
+            sql.push_str(
+                " AND a.id IN (SELECT id FROM activity_bounds
+                   WHERE max_x >= ?1 AND min_x <= ?3 AND max_y >= ?2 AND min_y <= ?4)",
+            );
+            args.extend([x0, y0, x1, y1].map(|v| rusqlite::types::Value::Integer(v as i64)));
+        }
+        if let Some(f) = filter {
+            let (clause, params) = f.to_sql_from(args.len() + 1);
+            sql.push_str(" AND ");
+            sql.push_str(&clause);
+            args.extend(params);
+        }
+        sql.push_str(" ORDER BY t.activity_id");
+        let mut stmt = self.conn.prepare(&sql)?;
+        let blobs: Vec<(i64, Vec<u8>)> = stmt
+            .query_map(rusqlite::params_from_iter(args), |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
         use rayon::prelude::*;
         blobs
             .into_par_iter()

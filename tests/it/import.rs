@@ -235,3 +235,41 @@ fn summary_counts_sports_and_dates() {
     let [w, so, e, n] = s.bounds.unwrap();
     assert!(w >= 12.999 && e < 13.2 && so >= 51.999 && n < 52.2);
 }
+
+#[test]
+fn filters_choose_which_tracks_load() {
+    let dir = TempDir::new("filter-load");
+    let mut run = ride(52.1, 13.1, 100, 1_700_000_000_000);
+    run.sport = Some("running".into());
+    std::fs::write(dir.path().join("run.fit"), write_fit(&run)).unwrap();
+    std::fs::write(
+        dir.path().join("ride.fit"),
+        write_fit(&ride(52.0, 13.0, 300, 1_600_000_000_000)),
+    )
+    .unwrap();
+    let mut store = Store::open(&dir.path().join("h.sqlite3")).unwrap();
+    import(&mut store, &[dir.path()]);
+    let load = |f: &str| {
+        let f = hotpot::filter::Filter::parse(f).unwrap();
+        store
+            .load_tracks(None, Some(&f))
+            .unwrap()
+            .iter()
+            .map(|(_, t)| t.points.len())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(load(r#"sport = "running""#), vec![100]);
+    assert_eq!(
+        load("distance_km > 1"),
+        vec![300],
+        "the 300-point ride is the long one"
+    );
+    assert_eq!(
+        load("start_time >= 2023-01-01 && sport in [running, cycling]"),
+        vec![100]
+    );
+    // With an area too: the bbox parameters come first, the filter's after.
+    let everywhere = Some([0, 0, u32::MAX, u32::MAX]);
+    let f = hotpot::filter::Filter::parse("has? elevation_gain_m").unwrap();
+    assert_eq!(store.load_tracks(everywhere, Some(&f)).unwrap().len(), 2);
+}

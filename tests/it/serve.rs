@@ -115,7 +115,7 @@ fn centre_tile(z: u8) -> (u32, u32) {
 
 /// What the tile must look like: the CPU renderer on the same data.
 fn expected_tile(db: &Path, z: u8, x: u32, y: u32, size: u32) -> Vec<u8> {
-    let scene = Scene::load(&Store::open_existing(db).unwrap(), None).unwrap();
+    let scene = Scene::load(&Store::open_existing(db).unwrap(), None, None).unwrap();
     let d = CpuRenderer::new()
         .render_density(&scene, &[RenderJob::new(View::tile(z, x, y, size))])
         .unwrap()
@@ -354,7 +354,7 @@ fn concurrent_requests_share_render_passes() {
         "64 concurrent tiles rendered in {passes} passes (largest batch {})",
         st["batch"]["max"]
     );
-    let scene = Scene::load(&Store::open_existing(&s.db).unwrap(), None).unwrap();
+    let scene = Scene::load(&Store::open_existing(&s.db).unwrap(), None, None).unwrap();
     let cm = Colormap::new(Gradient::palette("hot").unwrap(), None);
     let mut cpu = CpuRenderer::new();
     for (x, y, r) in results {
