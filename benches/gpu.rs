@@ -10,7 +10,7 @@ use hotpot::render::colormap::{Colormap, Gradient};
 use hotpot::render::cpu::CpuRenderer;
 use hotpot::render::encode::png_bytes;
 use hotpot::render::gpu::{AdapterChoice, GpuContext, GpuRenderer};
-use hotpot::render::lod::Level;
+use hotpot::render::lod::{Level, LevelKey};
 use hotpot::render::{RenderJob, Renderer, View, lod};
 use hotpot::scene::Scene;
 use hotpot::store::Store;
@@ -115,7 +115,7 @@ fn compare(
 
 /// Segments the renderers draw for these jobs (at their LOD levels).
 fn segments(scene: &Scene, jobs: &[RenderJob]) -> u64 {
-    let mut levels: Vec<u8> = jobs.iter().map(|j| lod::level_for(&j.view)).collect();
+    let mut levels: Vec<LevelKey> = jobs.iter().map(|j| LevelKey::for_job(j, scene)).collect();
     levels.dedup();
     levels
         .iter()

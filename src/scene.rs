@@ -3,6 +3,7 @@
 
 use crate::filter::Filter;
 use crate::geo::{UnitRect, WORLD_SIZE};
+use crate::privacy::Mask;
 use crate::store::track::Track;
 use crate::store::{Store, StoreError};
 
@@ -14,6 +15,8 @@ pub struct Scene {
     /// Unique per loaded scene (clones share it): renderers that keep
     /// tracks resident key their copy on it.
     pub id: u64,
+    /// Privacy masks every render of this scene honours.
+    pub masks: Vec<Mask>,
 }
 
 static NEXT_SCENE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -39,7 +42,10 @@ impl Scene {
             [f(r.x0), f(r.y0), f(r.x1), f(r.y1)]
         });
         let tracks = store.load_tracks(rect, filter)?;
-        Ok(Scene::from_tracks(tracks))
+        Ok(Scene {
+            masks: store.masks()?,
+            ..Scene::from_tracks(tracks)
+        })
     }
 
     pub fn from_tracks(tracks: Vec<(i64, Track)>) -> Scene {
@@ -57,7 +63,11 @@ impl Scene {
             })
             .collect();
         let id = NEXT_SCENE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Scene { tracks, id }
+        Scene {
+            tracks,
+            id,
+            masks: Vec::new(),
+        }
     }
 
     pub fn num_points(&self) -> usize {

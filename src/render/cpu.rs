@@ -8,7 +8,7 @@
 //! one job per thread instead.
 
 use super::coverage::{Segment, coverage, for_each_segment};
-use super::lod::{self, Level, Run};
+use super::lod::{self, Level, LevelKey, Run};
 use super::{DENSITY_ONE, Density, RenderError, RenderJob, Renderer};
 use crate::scene::Scene;
 use rayon::prelude::*;
@@ -26,7 +26,7 @@ const MAX_LEVELS: usize = 6;
 pub struct CpuRenderer {
     scene_id: Option<u64>,
     /// Levels of the current scene, with the render count when last used.
-    levels: HashMap<u8, (Arc<Level>, u64)>,
+    levels: HashMap<LevelKey, (Arc<Level>, u64)>,
     renders: u64,
 }
 
@@ -36,15 +36,15 @@ impl CpuRenderer {
     }
 
     /// The levels `jobs` need, built on first use.
-    fn levels_for(&mut self, scene: &Scene, jobs: &[RenderJob]) -> HashMap<u8, Arc<Level>> {
+    fn levels_for(&mut self, scene: &Scene, jobs: &[RenderJob]) -> HashMap<LevelKey, Arc<Level>> {
         if self.scene_id != Some(scene.id) {
             self.levels.clear();
             self.scene_id = Some(scene.id);
         }
         self.renders += 1;
-        let mut wanted: HashMap<u8, Arc<Level>> = HashMap::new();
+        let mut wanted: HashMap<LevelKey, Arc<Level>> = HashMap::new();
         for job in jobs {
-            let l = lod::level_for(&job.view);
+            let l = LevelKey::for_job(job, scene);
             if wanted.contains_key(&l) {
                 continue;
             }
@@ -80,7 +80,7 @@ impl Renderer for CpuRenderer {
         jobs: &[RenderJob],
     ) -> Result<Vec<Density>, RenderError> {
         let levels = self.levels_for(scene, jobs);
-        let level = |job: &RenderJob| levels[&lod::level_for(&job.view)].clone();
+        let level = |job: &RenderJob| levels[&LevelKey::for_job(job, scene)].clone();
         if jobs.len() == 1 {
             return Ok(vec![render_parallel(&level(&jobs[0]), &jobs[0])?]);
         }

@@ -9,6 +9,7 @@
 
 use super::view::View;
 use crate::geo::{WORLD_SIZE, WorldPoint};
+use crate::privacy::{Mask, clip_track_cow};
 
 /// Points closer than this (px at the level's zoom) to the previously kept
 /// point are dropped.
@@ -18,6 +19,38 @@ pub const MIN_STEP_PX: f64 = 0.4;
 pub const SIMPLIFY_PX: f64 = 0.15;
 /// Levels stop here: at zoom 26 a pixel is a few millimetres.
 pub const MAX_LEVEL: u8 = 26;
+
+/// Which prepared geometry a job draws: its level of detail, and how far
+/// (in pixels at that level) privacy masks are widened so that no line's
+/// anti-aliased edge or round cap reaches into a masked circle (0 when the
+/// scene has no masks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LevelKey {
+    pub level: u8,
+    pub mask_px: u8,
+}
+
+impl LevelKey {
+    pub fn for_job(job: &super::RenderJob, scene: &crate::scene::Scene) -> LevelKey {
+        // A pixel lights up within half the width plus half a pixel of the
+        // line; simplification may move the line by 0.15 px more.
+        let mask_px = if scene.masks.is_empty() {
+            0
+        } else {
+            (job.line_width / 2.0 + 1.5).ceil().min(255.0) as u8
+        };
+        LevelKey {
+            level: level_for(&job.view),
+            mask_px,
+        }
+    }
+}
+
+/// Ground metres per pixel at `level` and latitude `lat`.
+fn ground_m_per_px(level: u8, lat: f64) -> f64 {
+    2.0 * std::f64::consts::PI * crate::geo::EARTH_RADIUS_M * lat.to_radians().cos()
+        / (256.0 * (1u64 << level) as f64)
+}
 
 /// The level a view draws with.
 pub fn level_for(view: &View) -> u8 {
@@ -168,18 +201,26 @@ impl Run {
 }
 
 impl Level {
-    /// Simplifies every track of `scene` for `level` and cuts it into runs,
-    /// in track order.
-    pub fn build(scene: &crate::scene::Scene, level: u8) -> Level {
+    /// Clips every track of `scene` by its masks (widened for `key`),
+    /// simplifies it for the level and cuts it into runs, in track order.
+    pub fn build(scene: &crate::scene::Scene, key: LevelKey) -> Level {
         use rayon::prelude::*;
+        let masks: Vec<Mask> = scene
+            .masks
+            .iter()
+            .map(|m| Mask {
+                radius_m: m.radius_m + key.mask_px as f64 * ground_m_per_px(key.level, m.lat),
+                ..m.clone()
+            })
+            .collect();
         let parts: Vec<Level> = scene
             .tracks
             .par_iter()
             .map(|t| {
                 let mut out = Level::default();
                 let mut simplified = Vec::new();
-                for seg in t.track.segments() {
-                    simplify(seg, level, &mut simplified);
+                for seg in clip_track_cow(&t.track, &masks).segments() {
+                    simplify(seg, key.level, &mut simplified);
                     out.push_polyline(&simplified);
                 }
                 out

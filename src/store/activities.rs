@@ -50,6 +50,22 @@ pub struct ActivityRow {
     pub num_points: u32,
 }
 
+impl ActivityRow {
+    /// From `id, source, kind, start_time, sport, title, distance_m, num_points`.
+    pub(super) fn from_row(r: &rusqlite::Row) -> rusqlite::Result<ActivityRow> {
+        Ok(ActivityRow {
+            id: r.get(0)?,
+            source: r.get(1)?,
+            kind: r.get(2)?,
+            start_time: r.get(3)?,
+            sport: r.get(4)?,
+            title: r.get(5)?,
+            distance_m: r.get(6)?,
+            num_points: r.get(7)?,
+        })
+    }
+}
+
 /// Totals over the whole store, for `hotpot stats`.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Summary {
@@ -222,23 +238,7 @@ impl Store {
     }
 
     pub fn activities(&self) -> Result<Vec<ActivityRow>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, source, kind, start_time, sport, title, distance_m, num_points
-             FROM activities ORDER BY start_time, id",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(ActivityRow {
-                id: r.get(0)?,
-                source: r.get(1)?,
-                kind: r.get(2)?,
-                start_time: r.get(3)?,
-                sport: r.get(4)?,
-                title: r.get(5)?,
-                distance_m: r.get(6)?,
-                num_points: r.get(7)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        self.list(None)
     }
 
     /// The stored properties JSON of one activity.
@@ -411,7 +411,7 @@ fn ground_m(p: WorldPoint, q: WorldPoint) -> f64 {
     geo::haversine_m(lat1, lon1, lat2, lon2)
 }
 
-fn bump_generation(tx: &Transaction) -> Result<()> {
+pub(super) fn bump_generation(tx: &Transaction) -> Result<()> {
     tx.execute(
         "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'generation'",
         [],
@@ -425,7 +425,7 @@ fn file_name_key(path: &str) -> String {
     path.rsplit(['/', '\\']).next().unwrap_or(path).to_string()
 }
 
-fn now_ms() -> i64 {
+pub(super) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)

@@ -3,10 +3,12 @@
 //! flight and never leaves a half-written activity behind.
 
 mod activities;
+mod manage;
 mod schema;
 pub mod track;
 
 pub use activities::{ActivityRow, InsertOutcome, NewActivity, SourceFile, SportSummary, Summary};
+pub use manage::PropertyKey;
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};

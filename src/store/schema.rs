@@ -4,7 +4,8 @@
 //! a newer hotpot (higher `user_version`) is refused rather than guessed at.
 
 /// Migration `i` brings `user_version` from `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[r#"
+pub const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE activities (
     id          INTEGER PRIMARY KEY,
     -- xxh3-128 of the stored geometry: the same track from two files is one row.
@@ -49,4 +50,15 @@ CREATE TABLE source_files (
 
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 INSERT INTO meta (key, value) VALUES ('generation', '0');
-"#];
+"#,
+    r#"
+-- Privacy masks: circles in ground metres that no output ever draws into.
+CREATE TABLE masks (
+    name       TEXT PRIMARY KEY,
+    lat        REAL NOT NULL,
+    lon        REAL NOT NULL,
+    radius_m   REAL NOT NULL,
+    created_at INTEGER NOT NULL
+);
+"#,
+];

@@ -6,6 +6,7 @@ mod corpus;
 mod crash;
 mod gpu;
 mod import;
+mod privacy;
 mod render_semantics;
 mod serve;
 mod support;

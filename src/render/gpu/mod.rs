@@ -16,6 +16,7 @@ pub use context::{AdapterChoice, GpuContext, GpuError, GpuInfo};
 use self::layout::{ColormapParams, DensityParams, GpuJob};
 use self::plan::Piece;
 use self::resident::{LevelData, ResidentChunk};
+use super::lod::LevelKey;
 use super::{Colormap, Density, RenderError, RenderJob, Renderer, RgbaImage};
 use crate::scene::Scene;
 use std::collections::HashMap;
@@ -36,7 +37,7 @@ pub struct GpuRenderer {
     pub profile: bool,
     /// Resident levels of the scene last drawn (by [`Scene::id`]).
     scene_id: Option<u64>,
-    levels: HashMap<u8, Vec<ResidentChunk>>,
+    levels: HashMap<LevelKey, Vec<ResidentChunk>>,
     pool: BufferPool,
 }
 
@@ -92,7 +93,7 @@ impl GpuRenderer {
         encoder.clear_buffer(&density, 0, Some(pixels * 4));
         let jobs: Vec<GpuJob> = pieces.iter().map(Piece::gpu_job).collect();
         let jobs_buf = storage_init(&ctx.device, "jobs", bytemuck::cast_slice(&jobs));
-        let mut levels: Vec<u8> = pieces.iter().map(|p| p.level).collect();
+        let mut levels: Vec<LevelKey> = pieces.iter().map(|p| p.level).collect();
         levels.sort_unstable();
         levels.dedup();
         for level in levels {
@@ -143,7 +144,9 @@ impl GpuRenderer {
             .map(|j| vec![0u32; j.view.width as usize * j.view.height as usize])
             .collect();
         self.timings = GpuTimings::default();
-        for pieces in plan::passes(jobs, self.max_pass_pixels()) {
+        for pieces in plan::passes(jobs, self.max_pass_pixels(), |j| {
+            LevelKey::for_job(j, scene)
+        }) {
             let t = Instant::now();
             self.ensure_levels(scene, &pieces);
             self.timings.upload += t.elapsed();

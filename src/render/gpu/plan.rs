@@ -5,7 +5,8 @@
 use super::layout::{GpuJob, GpuWork};
 use super::resident::RunMeta;
 use crate::geo::WORLD_SIZE;
-use crate::render::{RenderJob, lod};
+use crate::render::RenderJob;
+use crate::render::lod::{self, LevelKey};
 
 /// A job, or a horizontal strip of one when the job is too big for a buffer.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -14,7 +15,7 @@ pub struct Piece {
     /// First row of the job this piece covers.
     pub row: u32,
     pub render: RenderJob,
-    pub level: u8,
+    pub level: LevelKey,
     /// First pixel of the piece in the pass's density buffer.
     pub offset: u64,
 }
@@ -41,7 +42,11 @@ impl Piece {
 
 /// Cuts jobs into pieces of at most `max_pixels` and groups the pieces into
 /// passes of at most `max_pixels` in total, keeping job order.
-pub fn passes(jobs: &[RenderJob], max_pixels: u64) -> Vec<Vec<Piece>> {
+pub fn passes(
+    jobs: &[RenderJob],
+    max_pixels: u64,
+    key: impl Fn(&RenderJob) -> LevelKey,
+) -> Vec<Vec<Piece>> {
     let mut passes: Vec<Vec<Piece>> = Vec::new();
     let mut cur: Vec<Piece> = Vec::new();
     let mut used = 0u64;
@@ -62,7 +67,7 @@ pub fn passes(jobs: &[RenderJob], max_pixels: u64) -> Vec<Vec<Piece>> {
                 job: j,
                 row,
                 render,
-                level: lod::level_for(&view),
+                level: key(job),
                 offset: used,
             });
             used += pixels;
@@ -77,7 +82,7 @@ pub fn passes(jobs: &[RenderJob], max_pixels: u64) -> Vec<Vec<Piece>> {
 
 /// The work items that draw `runs` (one chunk of `level`) into the pieces
 /// of that level, and the number of segments they cover.
-pub fn work_items(pieces: &[Piece], level: u8, runs: &[RunMeta]) -> (Vec<GpuWork>, u32) {
+pub fn work_items(pieces: &[Piece], level: LevelKey, runs: &[RunMeta]) -> (Vec<GpuWork>, u32) {
     let mut items = Vec::new();
     let mut total = 0u32;
     for (p, piece) in pieces.iter().enumerate().filter(|(_, p)| p.level == level) {
@@ -110,6 +115,13 @@ mod tests {
     use crate::geo::WorldPoint;
     use crate::render::View;
 
+    fn no_masks(job: &RenderJob) -> LevelKey {
+        LevelKey {
+            level: lod::level_for(&job.view),
+            mask_px: 0,
+        }
+    }
+
     #[test]
     fn big_jobs_become_strips_and_passes_respect_the_limit() {
         let big = RenderJob {
@@ -120,7 +132,7 @@ mod tests {
             view: View::tile(12, 2000, 1300, 256),
             line_width: 2.0,
         };
-        let p = passes(&[small, big, small], 300_000);
+        let p = passes(&[small, big, small], 300_000, no_masks);
         for pass in &p {
             assert!(pass.iter().map(|x| x.pixels()).sum::<u64>() <= 300_000);
             for x in pass {
@@ -146,7 +158,7 @@ mod tests {
             view: View::tile(12, 2200, 1343, 256),
             line_width: 2.0,
         };
-        let pieces = passes(&[job], 1 << 20).remove(0);
+        let pieces = passes(&[job], 1 << 20, no_masks).remove(0);
         let inside = WorldPoint::from_lonlat(13.40, 52.52);
         let far = WorldPoint::from_lonlat(2.35, 48.85);
         let meta = |p: WorldPoint| RunMeta {
@@ -166,7 +178,11 @@ mod tests {
             (0.0..256.0).contains(&o[0]) && (0.0..256.0).contains(&o[1]),
             "{o:?}"
         );
-        let (none, _) = work_items(&pieces, pieces[0].level + 1, &[meta(inside)]);
+        let other = LevelKey {
+            level: pieces[0].level.level + 1,
+            ..pieces[0].level
+        };
+        let (none, _) = work_items(&pieces, other, &[meta(inside)]);
         assert!(
             none.is_empty(),
             "other levels are drawn by their own chunks"

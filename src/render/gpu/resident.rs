@@ -29,8 +29,8 @@ pub struct LevelData {
 
 impl LevelData {
     /// Simplifies every track of `scene` for `level` and cuts it into runs.
-    pub fn build(scene: &Scene, level: u8) -> LevelData {
-        LevelData::from_level(&lod::Level::build(scene, level))
+    pub fn build(scene: &Scene, key: lod::LevelKey) -> LevelData {
+        LevelData::from_level(&lod::Level::build(scene, key))
     }
 
     /// The device layout of a level: points relative to each run's origin.
@@ -164,7 +164,13 @@ mod tests {
     #[test]
     fn device_runs_mirror_the_level() {
         let scene = Scene::from_tracks(vec![(1, Track::from_segments(&[line(150), line(1)]))]);
-        let d = LevelData::build(&scene, 20);
+        let d = LevelData::build(
+            &scene,
+            lod::LevelKey {
+                level: 20,
+                mask_px: 0,
+            },
+        );
         let segs: Vec<u32> = d.runs.iter().map(|r| r.seg_count).collect();
         assert_eq!(
             segs,
@@ -192,7 +198,13 @@ mod tests {
                 .map(|i| (i, Track::from_segments(&[line(100)])))
                 .collect(),
         );
-        let d = LevelData::build(&scene, 20);
+        let d = LevelData::build(
+            &scene,
+            lod::LevelKey {
+                level: 20,
+                mask_px: 0,
+            },
+        );
         let total: u32 = d.runs.iter().map(|r| r.seg_count).sum();
         let chunks = d.into_chunks(8 * 1024);
         assert!(chunks.len() > 1);
