@@ -1,5 +1,8 @@
 //! The `hotpot` command line: parses arguments and calls the library.
 
+#[path = "cli/manage.rs"]
+mod manage;
+
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use hotpot::geo::{LonLatBounds, UnitRect};
@@ -46,6 +49,15 @@ enum Command {
     Demo(DemoArgs),
     /// Summarize what the database holds.
     Stats(StatsArgs),
+    /// Privacy masks: circles no output ever draws into.
+    #[command(subcommand)]
+    Mask(manage::MaskCommand),
+    /// List activities (table, or JSON lines).
+    List(manage::ListArgs),
+    /// Delete activities by id or by filter.
+    Delete(manage::DeleteArgs),
+    /// Which property keys exist, with example values (for filters).
+    Properties(StatsArgs),
     /// Serve heatmap tiles and a map page over HTTP.
     Serve(ServeArgs),
     /// Show the GPU adapter hotpot would use and the limits that matter.
@@ -64,6 +76,10 @@ struct ImportArgs {
     /// Read files again even if they were imported before unchanged.
     #[arg(long)]
     force: bool,
+    /// Cut this distance off the start and end of every activity, e.g.
+    /// 300m or 0.2mi (hides where rides begin and end).
+    #[arg(long, value_parser = parse_distance)]
+    trim: Option<f64>,
 }
 
 #[derive(Args)]
@@ -183,6 +199,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo(args) => demo(cli.backend, args),
         Command::Stats(args) => stats(&cli.db, args),
         Command::GpuInfo(args) => gpu_info(args),
+        Command::Mask(cmd) => manage::mask(&cli.db, cmd),
+        Command::List(args) => manage::list(&cli.db, args),
+        Command::Delete(args) => manage::delete(&cli.db, args),
+        Command::Properties(args) => manage::properties(&cli.db, args.json),
         Command::Serve(args) => serve(&cli.db, cli.backend, args),
     }
 }
@@ -192,6 +212,7 @@ fn import(db: &Path, args: ImportArgs) -> Result<ExitCode> {
     let opts = ImportOptions {
         force: args.force,
         progress: std::io::stderr().is_terminal(),
+        trim_m: args.trim,
     };
     let report = import_paths(&mut store, &args.paths, &opts)?;
     print_import_report(&report);
@@ -363,6 +384,7 @@ fn demo(backend: Backend, args: DemoArgs) -> Result<ExitCode> {
             paths: vec![files_dir],
             join: None,
             force: false,
+            trim: None,
         },
     )?;
     let output = args.dir.join("heatmap.png");
@@ -444,4 +466,8 @@ fn serve(db: &Path, backend: Backend, args: ServeArgs) -> Result<ExitCode> {
         renderer,
     ))?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn parse_distance(s: &str) -> Result<f64, String> {
+    hotpot::privacy::parse_distance_m(s)
 }

@@ -21,6 +21,8 @@ pub struct ImportOptions {
     pub force: bool,
     /// Draw a progress bar on stderr (only when it is a terminal).
     pub progress: bool,
+    /// Cut this many metres off the start and end of every activity.
+    pub trim_m: Option<f64>,
 }
 
 /// What an import did, file by file where it matters.
@@ -111,7 +113,7 @@ pub fn import_paths(
                 .enumerate()
                 .for_each_with(tx, |tx, (i, (path, st))| {
                     // The receiver only goes away on a store error; then stop quietly.
-                    let _ = tx.send((i, read_one(path, st)));
+                    let _ = tx.send((i, read_one(path, st, opts.trim_m)));
                 });
         });
         write_in_order(store, rx, &mut report, &bar)
@@ -220,13 +222,21 @@ fn commit(
     Ok(())
 }
 
-fn read_one(path: &Path, st: &SourceFile) -> FileResult {
+fn read_one(path: &Path, st: &SourceFile, trim_m: Option<f64>) -> FileResult {
     let source = path.to_string_lossy();
     let (bytes, outcome) = match std::fs::read(path) {
         Err(e) => (0, Err(format!("cannot read: {e}"))),
         Ok(data) => {
             let outcome = parse_bytes(&source, &data)
-                .map(|parsed| {
+                .map(|mut parsed| {
+                    if let Some(m) = trim_m {
+                        // Trimming happens before anything is stored: the
+                        // cut-off ends never reach the database.
+                        for a in &mut parsed.activities {
+                            crate::privacy::trim_activity(a, m);
+                        }
+                        parsed.activities.retain(|a| a.num_points() > 0);
+                    }
                     let acts = parsed
                         .activities
                         .iter()

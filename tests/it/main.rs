@@ -6,6 +6,7 @@ mod corpus;
 mod crash;
 mod gpu;
 mod import;
+mod manage;
 mod privacy;
 mod render_semantics;
 mod serve;
