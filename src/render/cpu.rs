@@ -8,6 +8,7 @@
 //! one job per thread instead.
 
 use super::coverage::{Segment, coverage, for_each_segment};
+use super::level_cache::LevelCache;
 use super::lod::{self, Level, LevelKey, Run};
 use super::{DENSITY_ONE, Density, RenderError, RenderJob, Renderer};
 use crate::scene::Scene;
@@ -19,15 +20,21 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// Per-thread buffers are only used while they fit in this many bytes
 /// together; bigger pictures are drawn in horizontal strips.
 const BUFFER_BUDGET: usize = 512 << 20;
-/// Levels kept for the current scene.
-const MAX_LEVELS: usize = 6;
+/// Levels kept, over all scenes.
+const MAX_LEVELS: usize = 12;
 
-#[derive(Debug, Default)]
 pub struct CpuRenderer {
-    scene_id: Option<u64>,
-    /// Levels of the current scene, with the render count when last used.
-    levels: HashMap<LevelKey, (Arc<Level>, u64)>,
-    renders: u64,
+    levels: LevelCache<Arc<Level>>,
+}
+
+impl Default for CpuRenderer {
+    fn default() -> CpuRenderer {
+        // About 8 bytes a point: 1 GB holds every level of ~13 M points many
+        // times over.
+        CpuRenderer {
+            levels: LevelCache::new(MAX_LEVELS, 1 << 30, |l| l.points.len() as u64 * 8),
+        }
+    }
 }
 
 impl CpuRenderer {
@@ -37,34 +44,16 @@ impl CpuRenderer {
 
     /// The levels `jobs` need, built on first use.
     fn levels_for(&mut self, scene: &Scene, jobs: &[RenderJob]) -> HashMap<LevelKey, Arc<Level>> {
-        if self.scene_id != Some(scene.id) {
-            self.levels.clear();
-            self.scene_id = Some(scene.id);
-        }
-        self.renders += 1;
-        let mut wanted: HashMap<LevelKey, Arc<Level>> = HashMap::new();
+        self.levels.begin();
+        let mut wanted = HashMap::new();
         for job in jobs {
-            let l = LevelKey::for_job(job, scene);
-            if wanted.contains_key(&l) {
-                continue;
-            }
-            let now = self.renders;
-            let entry = self
+            let key = LevelKey::for_job(job, scene);
+            let level = self
                 .levels
-                .entry(l)
-                .or_insert_with(|| (Arc::new(Level::build(scene, l)), now));
-            entry.1 = now;
-            wanted.insert(l, entry.0.clone());
+                .get_or_build(scene.id, key, || Arc::new(Level::build(scene, key)));
+            wanted.entry(key).or_insert_with(|| level.clone());
         }
-        while self.levels.len() > MAX_LEVELS.max(wanted.len()) {
-            let oldest = *self
-                .levels
-                .iter()
-                .min_by_key(|(_, (_, used))| *used)
-                .expect("non-empty")
-                .0;
-            self.levels.remove(&oldest);
-        }
+        self.levels.evict();
         wanted
     }
 }

@@ -11,6 +11,7 @@ pub mod coverage;
 pub mod cpu;
 pub mod encode;
 pub mod gpu;
+pub mod level_cache;
 pub mod lod;
 pub mod poster;
 pub mod view;

@@ -16,10 +16,10 @@ pub use context::{AdapterChoice, GpuContext, GpuError, GpuInfo};
 use self::layout::{ColormapParams, DensityParams, GpuJob};
 use self::plan::Piece;
 use self::resident::{LevelData, ResidentChunk};
+use super::level_cache::LevelCache;
 use super::lod::LevelKey;
 use super::{Colormap, Density, RenderError, RenderJob, Renderer, RgbaImage};
 use crate::scene::Scene;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wgpu::util::DeviceExt;
@@ -27,6 +27,10 @@ use wgpu::util::DeviceExt;
 /// Largest batch the renderer reads back at once, whatever the adapter
 /// allows: bounds host memory for staging.
 const MAX_PASS_BYTES: u64 = 256 << 20;
+/// Levels kept on the device, over all scenes (filters), and their bytes
+/// at most beyond what the current render draws.
+const MAX_LEVELS: usize = 16;
+const RESIDENT_BYTES: u64 = 1 << 30;
 
 pub struct GpuRenderer {
     ctx: Arc<GpuContext>,
@@ -35,9 +39,8 @@ pub struct GpuRenderer {
     /// Wait for each step separately so `timings` can tell them apart
     /// (slower: benchmarks only).
     pub profile: bool,
-    /// Resident levels of the scene last drawn (by [`Scene::id`]).
-    scene_id: Option<u64>,
-    levels: HashMap<LevelKey, Vec<ResidentChunk>>,
+    /// Resident levels by scene ([`Scene::id`]) and level.
+    levels: LevelCache<Vec<ResidentChunk>>,
     pool: BufferPool,
 }
 
@@ -47,8 +50,9 @@ impl GpuRenderer {
             ctx,
             timings: GpuTimings::default(),
             profile: false,
-            scene_id: None,
-            levels: HashMap::new(),
+            levels: LevelCache::new(MAX_LEVELS, RESIDENT_BYTES, |chunks| {
+                chunks.iter().map(|c| c.bytes).sum()
+            }),
             pool: BufferPool::default(),
         }
     }
@@ -59,7 +63,7 @@ impl GpuRenderer {
 
     /// Bytes of track data resident on the device.
     pub fn resident_bytes(&self) -> u64 {
-        self.levels.values().flatten().map(|c| c.bytes).sum()
+        self.levels.total_weight()
     }
 
     fn max_pass_pixels(&self) -> u64 {
@@ -68,26 +72,28 @@ impl GpuRenderer {
 
     /// Makes sure the levels `pieces` need are on the device.
     fn ensure_levels(&mut self, scene: &Scene, pieces: &[Piece]) {
-        if self.scene_id != Some(scene.id) {
-            self.levels.clear();
-            self.scene_id = Some(scene.id);
-        }
+        let (ctx, levels) = (&self.ctx, &mut self.levels);
         for p in pieces {
-            if !self.levels.contains_key(&p.level) {
+            levels.get_or_build(scene.id, p.level, || {
                 let data = LevelData::build(scene, p.level);
-                let chunks = data
-                    .into_chunks(self.ctx.max_binding())
+                let chunks = data.into_chunks(ctx.max_binding());
+                chunks
                     .into_iter()
-                    .map(|c| ResidentChunk::upload(&self.ctx.device, c))
-                    .collect();
-                self.levels.insert(p.level, chunks);
-            }
+                    .map(|c| ResidentChunk::upload(&ctx.device, c))
+                    .collect()
+            });
         }
     }
 
     /// Runs the density pass for one batch of pieces into the pool's
     /// density buffer.
-    fn accumulate(&mut self, encoder: &mut wgpu::CommandEncoder, pieces: &[Piece], pixels: u64) {
+    fn accumulate(
+        &mut self,
+        encoder: &mut wgpu::CommandEncoder,
+        scene_id: u64,
+        pieces: &[Piece],
+        pixels: u64,
+    ) {
         let ctx = &self.ctx;
         let density = self.pool.density(&ctx.device, pixels * 4);
         encoder.clear_buffer(&density, 0, Some(pixels * 4));
@@ -97,7 +103,11 @@ impl GpuRenderer {
         levels.sort_unstable();
         levels.dedup();
         for level in levels {
-            for chunk in &self.levels[&level] {
+            for chunk in self
+                .levels
+                .get(scene_id, level)
+                .expect("ensured before drawing")
+            {
                 let (work, total) = plan::work_items(pieces, level, &chunk.meta);
                 if total == 0 {
                     continue;
@@ -144,6 +154,7 @@ impl GpuRenderer {
             .map(|j| vec![0u32; j.view.width as usize * j.view.height as usize])
             .collect();
         self.timings = GpuTimings::default();
+        self.levels.begin();
         for pieces in plan::passes(jobs, self.max_pass_pixels(), |j| {
             LevelKey::for_job(j, scene)
         }) {
@@ -161,7 +172,7 @@ impl GpuRenderer {
                 .push_error_scope(wgpu::ErrorFilter::OutOfMemory);
             let t = Instant::now();
             let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
-            self.accumulate(&mut encoder, &pieces, pixels);
+            self.accumulate(&mut encoder, scene.id, &pieces, pixels);
             self.timings.plan += t.elapsed();
             let encoder = self.profile_step(encoder, |t| &mut t.draw)?;
             let mut encoder = encoder;
@@ -188,6 +199,7 @@ impl GpuRenderer {
                     .copy_from_slice(&data[start..start + p.pixels() as usize]);
             }
         }
+        self.levels.evict();
         Ok(outputs)
     }
 
