@@ -103,6 +103,12 @@ impl TileCache {
         stale.len()
     }
 
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.order.clear();
+        self.bytes = 0;
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }

@@ -70,7 +70,7 @@ pub fn app(
     }
     let store = Store::open(&opts.db)?;
     let scene = Arc::new(RwLock::new(Arc::new(Scene::load(&store, None, None)?)));
-    let worker = WorkerHandle::spawn(renderer, scene.clone());
+    let worker = WorkerHandle::spawn(renderer);
     let state = Arc::new(AppState {
         db: opts.db.clone(),
         scene,
@@ -84,6 +84,8 @@ pub fn app(
         },
         empty_204: opts.empty_204,
         upload_lock: tokio::sync::Mutex::new(()),
+        filtered: Mutex::new(HashMap::new()),
+        filtered_tick: Default::default(),
     });
     let router = Router::new()
         .route("/", get(page::index))
@@ -117,6 +119,10 @@ pub async fn serve(
         .await
         .map_err(|source| ServeError::Bind { addr, source })?;
     let local = listener.local_addr()?;
+    tokio::spawn(watch_database(
+        state.clone(),
+        std::time::Duration::from_secs(2),
+    ));
     tracing::info!(
         "serving {} tracks with {} on http://{local}/",
         state.scene().tracks.len(),
@@ -130,6 +136,45 @@ pub async fn serve(
         .await?;
     eprintln!("hotpot: stopped");
     Ok(())
+}
+
+/// Follows changes that other processes make to the database (`hotpot
+/// import`, `delete`, `mask`): when its generation moves, the scene is
+/// reloaded and the tiles that changed are dropped from the cache.
+pub async fn watch_database(state: Arc<AppState>, every: std::time::Duration) {
+    let generation = |db: PathBuf| async move {
+        tokio::task::spawn_blocking(move || Store::open_existing(&db).and_then(|s| s.generation()))
+            .await
+            .ok()?
+            .ok()
+    };
+    let mut last = generation(state.db.clone()).await;
+    loop {
+        tokio::time::sleep(every).await;
+        let now = generation(state.db.clone()).await;
+        if now.is_none() || now == last {
+            continue;
+        }
+        last = now;
+        let db = state.db.clone();
+        let loaded = tokio::task::spawn_blocking(move || {
+            Store::open_existing(&db).and_then(|s| Scene::load(&s, None, None))
+        })
+        .await;
+        match loaded {
+            Ok(Ok(scene)) => {
+                let tracks = scene.tracks.len();
+                let dropped = state.replace_scene(scene);
+                tracing::info!(
+                    tracks,
+                    tiles_dropped = dropped,
+                    "database changed: scene reloaded"
+                );
+            }
+            Ok(Err(e)) => tracing::warn!("database changed but could not be reloaded: {e}"),
+            Err(e) => tracing::warn!("reload task failed: {e}"),
+        }
+    }
 }
 
 async fn shutdown() {

@@ -194,9 +194,13 @@ async fn render_and_encode(state: &AppState, view: View, style: &TileStyle) -> T
         },
         None => RenderJob::new(view),
     };
+    let scene = state
+        .scene_for(style.filter.as_ref())
+        .await
+        .map_err(|e| (500, format!("filter: {e}")))?;
     let density = state
         .worker
-        .render(job)
+        .render(job, scene)
         .await
         .map_err(|e| (500, format!("render failed: {e}")))?;
     let cm = style.colormap.clone();

@@ -1,6 +1,7 @@
 //! How a tile request wants its tile drawn: the query string's rendering
 //! options, validated, with a canonical key for caching.
 
+use crate::filter::Filter;
 use crate::render::colormap::{self, Colormap, Gradient};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -23,15 +24,19 @@ pub struct StyleQuery {
 pub struct TileStyle {
     pub colormap: Arc<Colormap>,
     pub line_width: Option<f32>,
+    pub filter: Option<Filter>,
     /// Canonical text of everything above, for cache keys.
     pub key: String,
 }
 
 impl TileStyle {
     pub fn from_query(q: &StyleQuery) -> Result<TileStyle, String> {
-        if q.filter.as_deref().is_some_and(|f| !f.trim().is_empty()) {
-            return Err("filter: this server does not support filters yet".into());
-        }
+        let filter = match q.filter.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
+            Some(f) => {
+                Some(Filter::parse(f).map_err(|e| format!("filter: {e}\n{}", e.render_caret(f)))?)
+            }
+            None => None,
+        };
         let gradient = match (&q.gradient, q.palette.as_ref().or(q.color.as_ref())) {
             (Some(g), _) => Gradient::parse(g).map_err(|e| format!("gradient: {e}"))?,
             (None, Some(p)) => Gradient::palette(p).map_err(|e| format!("palette: {e}"))?,
@@ -59,10 +64,18 @@ impl TileStyle {
                 )
             })
             .collect();
-        let key = format!("{};bg={:?};w={:?}", stops.join(";"), background, line_width);
+        let shown = filter.as_ref().map(Filter::to_string);
+        let key = format!(
+            "{};bg={:?};w={:?};f={:?}",
+            stops.join(";"),
+            background,
+            line_width,
+            shown
+        );
         Ok(TileStyle {
             colormap: Arc::new(Colormap::new(gradient, background)),
             line_width,
+            filter,
             key,
         })
     }

@@ -5,9 +5,9 @@
 
 use crate::render::{Density, RenderError, RenderJob, Renderer};
 use crate::scene::Scene;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, RwLock};
 use tokio::sync::oneshot;
 
 /// Tiles per pass at most: 256 tiles of 256² is a 4096² atlas.
@@ -15,6 +15,8 @@ pub const MAX_BATCH: usize = 256;
 
 pub struct TileJob {
     pub job: RenderJob,
+    /// What to draw from: the whole scene or a filtered one.
+    pub scene: Arc<Scene>,
     pub reply: oneshot::Sender<Result<Density, String>>,
 }
 
@@ -35,11 +37,8 @@ pub struct WorkerHandle {
 }
 
 impl WorkerHandle {
-    /// Starts the worker thread with `renderer`, drawing from `scene`.
-    pub fn spawn(
-        mut renderer: Box<dyn Renderer + Send>,
-        scene: Arc<RwLock<Arc<Scene>>>,
-    ) -> WorkerHandle {
+    /// Starts the worker thread with `renderer`.
+    pub fn spawn(mut renderer: Box<dyn Renderer + Send>) -> WorkerHandle {
         let (tx, rx) = mpsc::channel::<TileJob>();
         let stats = Arc::new(WorkerStats::default());
         let describe = Arc::new(renderer.describe());
@@ -55,11 +54,7 @@ impl WorkerHandle {
                             Err(_) => break,
                         }
                     }
-                    let current = scene
-                        .read()
-                        .map(|s| s.clone())
-                        .unwrap_or_else(|p| p.into_inner().clone());
-                    render_batch(renderer.as_mut(), &current, batch, &worker_stats);
+                    render_batch(renderer.as_mut(), batch, &worker_stats);
                 }
             })
             .expect("spawn render thread");
@@ -71,17 +66,28 @@ impl WorkerHandle {
     }
 
     /// Renders one job through the worker.
-    pub async fn render(&self, job: RenderJob) -> Result<Density, String> {
+    pub async fn render(&self, job: RenderJob, scene: Arc<Scene>) -> Result<Density, String> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(TileJob { job, reply })
+            .send(TileJob { job, scene, reply })
             .map_err(|_| "the render worker has stopped".to_string())?;
         rx.await
             .map_err(|_| "the render worker dropped the job".to_string())?
     }
 }
 
-fn render_batch(
+/// Renders a batch: one pass per distinct scene in it (usually one).
+fn render_batch(renderer: &mut dyn Renderer, mut batch: Vec<TileJob>, stats: &WorkerStats) {
+    while !batch.is_empty() {
+        let scene = batch[0].scene.clone();
+        let (same, rest): (Vec<TileJob>, Vec<TileJob>) =
+            batch.into_iter().partition(|t| t.scene.id == scene.id);
+        render_pass(renderer, &scene, same, stats);
+        batch = rest;
+    }
+}
+
+fn render_pass(
     renderer: &mut dyn Renderer,
     scene: &Scene,
     batch: Vec<TileJob>,
