@@ -8,6 +8,7 @@
 pub mod demo;
 pub mod geo;
 pub mod ingest;
+pub mod progress;
 pub mod render;
 pub mod scene;
 pub mod store;

@@ -17,8 +17,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Per-thread buffers are only used while they fit in this many bytes
-/// together; bigger pictures are drawn in horizontal strips.
+/// together; bigger pictures are drawn in horizontal bands, in place.
 const BUFFER_BUDGET: usize = 512 << 20;
+/// Pixels per band when drawing in bands.
+const BAND_PIXELS: usize = 1 << 19;
 /// Levels kept for the current scene.
 const MAX_LEVELS: usize = 6;
 
@@ -100,7 +102,7 @@ fn render_parallel(level: &Level, job: &RenderJob) -> Result<Density, RenderErro
         .checked_mul(4 * (threads + 1))
         .is_none_or(|bytes| bytes > BUFFER_BUDGET)
     {
-        return render_in_strips(level, job, threads);
+        return render_in_bands(level, job);
     }
     let runs = visible_runs(level, job);
     // Small chunks handed out on demand balance dense and sparse areas.
@@ -141,13 +143,11 @@ fn render_parallel(level: &Level, job: &RenderJob) -> Result<Density, RenderErro
     })
 }
 
-/// A picture too big for per-thread buffers: horizontal strips, one per
-/// thread at a time. Strips share the view's grid, so they join seamlessly.
-fn render_in_strips(
-    level: &Level,
-    job: &RenderJob,
-    threads: usize,
-) -> Result<Density, RenderError> {
+/// A picture too big for per-thread buffers: horizontal bands drawn in
+/// place, one per thread at a time. Bands share the view's grid, so they
+/// join seamlessly; small bands balance dense and sparse areas, and cost
+/// only a cull of the runs each.
+fn render_in_bands(level: &Level, job: &RenderJob) -> Result<Density, RenderError> {
     let (w, h) = (job.view.width, job.view.height);
     let too_large = RenderError::TooLarge {
         width: w,
@@ -159,20 +159,23 @@ fn render_in_strips(
     let Some(total) = total else {
         return Err(too_large);
     };
-    let strip_rows = (BUFFER_BUDGET / 4 / threads / w as usize).clamp(1, h as usize) as u32;
+    let band_rows = (BAND_PIXELS / w as usize).clamp(1, h as usize) as u32;
     let mut data = Vec::new();
     data.try_reserve_exact(total).map_err(|_| too_large)?;
     data.resize(total, 0);
-    data.par_chunks_mut(strip_rows as usize * w as usize)
+    data.par_chunks_mut(band_rows as usize * w as usize)
         .enumerate()
         .for_each(|(i, out)| {
-            let y = i as u32 * strip_rows;
-            let rows = (out.len() / w as usize) as u32;
-            let strip = RenderJob {
-                view: job.view.sub_view(0, y, w, rows),
+            let band = RenderJob {
+                view: job.view.sub_view(
+                    0,
+                    i as u32 * band_rows,
+                    w,
+                    (out.len() / w as usize) as u32,
+                ),
                 ..*job
             };
-            out.copy_from_slice(&render_serial(level, &strip).data);
+            draw_all(level, &band, out);
         });
     Ok(Density {
         width: w,
@@ -183,11 +186,16 @@ fn render_in_strips(
 
 fn render_serial(level: &Level, job: &RenderJob) -> Density {
     let mut d = Density::zeros(job.view.width, job.view.height);
+    draw_all(level, job, &mut d.data);
+    d
+}
+
+/// Draws every visible run of `job` into `buf` (the job's pixels).
+fn draw_all(level: &Level, job: &RenderJob, buf: &mut [u32]) {
     let mut scratch = Vec::new();
     for run in visible_runs(level, job) {
-        draw_run(level, run, job, &mut d.data, &mut scratch);
+        draw_run(level, run, job, buf, &mut scratch);
     }
-    d
 }
 
 /// Runs whose box, grown by the line's reach, meets the view.

@@ -111,6 +111,13 @@ pub trait Renderer {
     /// Short description for logs and `--help` ("cpu (2 threads)").
     fn describe(&self) -> String;
 
+    /// The most pixels the renderer draws in one pass, if it has a limit.
+    /// Bigger jobs still work (they are split), but callers that cut work
+    /// into pieces anyway, like posters, size them to fit.
+    fn max_pixels_per_pass(&self) -> Option<u64> {
+        None
+    }
+
     fn render_density(
         &mut self,
         scene: &Scene,

@@ -6,5 +6,6 @@ mod corpus;
 mod crash;
 mod gpu;
 mod import;
+mod poster;
 mod render_semantics;
 mod support;
