@@ -41,6 +41,16 @@ fn reach(half_width: f32) -> f32 {
     half_width + 0.5
 }
 
+/// How far (px) from a polyline's points its segments can add coverage: a
+/// miter tip lies up to `MITER_LIMIT` reaches past its vertex along the
+/// segment and a reach across it. Culling by the points' boxes must grow
+/// them by this much, or wide lines lose their sharp corners at the edges
+/// of tiles and strips.
+pub fn max_reach(half_width: f32) -> f32 {
+    (MITER_LIMIT + 1.0) * reach(half_width) + 1.0
+}
+
+
 /// Coverage of the pixel whose centre is at `qa` from `a` and `qb` from `b`.
 #[inline(always)]
 pub fn coverage(s: &Segment, qa: [f32; 2], qb: [f32; 2], half_width: f32) -> f32 {

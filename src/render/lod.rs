@@ -221,10 +221,8 @@ impl Level {
 /// grown by the line's reach and a pixel.
 pub fn reach_rect(job: &super::RenderJob) -> [f64; 4] {
     let r = job.view.rect();
-    let m = [
-        (job.line_width as f64 + 4.0) / job.view.scale[0],
-        (job.line_width as f64 + 4.0) / job.view.scale[1],
-    ];
+    let px = super::coverage::max_reach(job.line_width / 2.0) as f64 + 1.0;
+    let m = [px / job.view.scale[0], px / job.view.scale[1]];
     [
         (r.x0 - m[0]) * WORLD_SIZE,
         (r.y0 - m[1]) * WORLD_SIZE,
