@@ -68,8 +68,11 @@ impl PngHeader {
         };
         enc.set_color(color);
         enc.set_depth(depth);
+        // `Fastest` is fdeflate with the Up filter, `Fast` the same with
+        // the adaptive filter: on a 16000² poster 0.39 s against 0.86 s of
+        // encoding, for a file 3% larger (heatmaps are mostly runs of zeros).
         enc.set_compression(if self.fast {
-            png::Compression::Fast
+            png::Compression::Fastest
         } else {
             png::Compression::Balanced
         });
