@@ -89,7 +89,9 @@ pub fn coverage_at<const JA: bool, const JB: bool>(
     if !JA && along < 0.0 {
         dist = (qa[0] * qa[0] + qa[1] * qa[1]).sqrt();
     }
-    let c = (reach(half_width) - dist).clamp(0.0, 1.0);
+    // max/min rather than clamp: they drop NaN, which lets callers convert
+    // without checks.
+    let c = (reach(half_width) - dist).max(0.0).min(1.0);
     if keep { c } else { 0.0 }
 }
 

@@ -133,6 +133,14 @@ pub trait Renderer {
         colormap: &Colormap,
     ) -> Result<Vec<RgbaImage>, RenderError> {
         let densities = self.render_density(scene, jobs)?;
-        Ok(densities.iter().map(|d| colormap.colorize(d)).collect())
+        let images = densities.iter().map(|d| colormap.colorize(d)).collect();
+        densities.into_iter().for_each(|d| self.recycle(d));
+        Ok(images)
+    }
+
+    /// Hands back a density the caller is done with, so that the renderer
+    /// may reuse its memory for the next job.
+    fn recycle(&mut self, density: Density) {
+        drop(density);
     }
 }

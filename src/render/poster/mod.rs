@@ -280,7 +280,9 @@ fn draw_strips(
                 .render_density(scene, &[strip])
                 .map_err(Stop::Render)?
                 .remove(0);
-            vec![spec.colormap.colorize(&d).data, raw::gray16(&d)]
+            let blocks = vec![spec.colormap.colorize(&d).data, raw::gray16(&d)];
+            renderer.recycle(d);
+            blocks
         } else {
             let img = renderer
                 .render_rgba(scene, &[strip], &spec.colormap)
