@@ -172,11 +172,13 @@ impl Level {
     /// in track order.
     pub fn build(scene: &crate::scene::Scene, level: u8) -> Level {
         use rayon::prelude::*;
+        // A few large parts (one per rayon split), not one per track: small
+        // vectors freed on another thread stay in their allocator arenas,
+        // and a level is tens of MB that the renderer then holds as well.
         let parts: Vec<Level> = scene
             .tracks
             .par_iter()
-            .map(|t| {
-                let mut out = Level::default();
+            .fold(Level::default, |mut out, t| {
                 let mut simplified = Vec::new();
                 for seg in t.track.segments() {
                     simplify(seg, level, &mut simplified);
@@ -186,6 +188,10 @@ impl Level {
             })
             .collect();
         let mut all = Level::default();
+        all.points
+            .reserve_exact(parts.iter().map(|p| p.points.len()).sum());
+        all.runs
+            .reserve_exact(parts.iter().map(|p| p.runs.len()).sum());
         for p in parts {
             let base = all.points.len() as u32;
             all.points.extend(p.points);
