@@ -91,6 +91,7 @@ pub fn coverage_at<const JA: bool, const JB: bool>(
     }
     // max/min rather than clamp: they drop NaN, which lets callers convert
     // without checks.
+    #[allow(clippy::manual_clamp)]
     let c = (reach(half_width) - dist).max(0.0).min(1.0);
     if keep { c } else { 0.0 }
 }

@@ -332,6 +332,7 @@ pub fn to_fixed(c: f32) -> u32 {
     // Clamped without NaN (`max` drops it), so the value is in
     // [0.5, DENSITY_ONE + 0.5] and an unchecked conversion is exact. The
     // checked `as` would keep the pixel loop from running as vector code.
+    #[allow(clippy::manual_clamp)]
     let t = c.max(0.0).min(1.0) * DENSITY_ONE as f32 + 0.5;
     // SAFETY: `t` is finite and within i32's range, see above.
     unsafe { t.to_int_unchecked::<i32>() as u32 }

@@ -2,7 +2,7 @@
 //! the GPU. Runs on whatever adapter exists (lavapipe in CI); without one
 //! the tests skip loudly, unless HOTPOT_REQUIRE_GPU=1 makes that a failure.
 
-use crate::support::{corpus_dir, densify, scene};
+use crate::support::{corpus_dir, densify, scene, winding};
 use hotpot::geo::{LonLatBounds, WorldPoint, lonlat_to_unit};
 use hotpot::render::colormap::{Colormap, Gradient};
 use hotpot::render::cpu::CpuRenderer;
@@ -105,18 +105,6 @@ fn berlin(width: u32, height: u32) -> View {
         north: 52.535,
     };
     View::for_rect(b.to_unit(), width, height)
-}
-
-fn winding() -> Vec<(f64, f64)> {
-    (0..200)
-        .map(|i| {
-            let t = i as f64 / 199.0 * 6.0;
-            (
-                13.40 + 0.010 * t.cos() * (1.0 + 0.3 * t),
-                52.52 + 0.006 * (1.7 * t).sin(),
-            )
-        })
-        .collect()
 }
 
 #[test]

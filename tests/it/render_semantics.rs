@@ -1,24 +1,11 @@
 //! The rendering rules of DESIGN.md, checked on the CPU reference renderer:
 //! sampling-rate invariance, seams, placement, transparency.
 
-use crate::support::{densify, render, scene};
+use crate::support::{densify, render, scene, winding};
 use hotpot::geo::{LonLatBounds, lonlat_to_unit};
 use hotpot::render::colormap::{Colormap, Gradient};
 use hotpot::render::cpu::CpuRenderer;
 use hotpot::render::{Density, RenderJob, Renderer, View};
-
-/// A winding ride around (13.40, 52.52): curves, a hairpin, a crossing.
-fn winding() -> Vec<(f64, f64)> {
-    (0..200)
-        .map(|i| {
-            let t = i as f64 / 199.0 * 6.0;
-            (
-                13.40 + 0.010 * t.cos() * (1.0 + 0.3 * t),
-                52.52 + 0.006 * (1.7 * t).sin(),
-            )
-        })
-        .collect()
-}
 
 fn area() -> View {
     let b = LonLatBounds {
