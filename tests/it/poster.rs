@@ -250,6 +250,23 @@ fn dpi_goes_into_phys_and_raw_values_decode() {
     assert!(info(&png).pixel_dims.is_none(), "no DPI, no pHYs");
 }
 
+#[test]
+fn a_failed_poster_leaves_no_files() {
+    let dir = TempDir::new("poster-fail");
+    let s = scene(&[vec![winding()]]);
+    let spec = PosterSpec::new(berlin(), 200, 150, hot());
+    let png = dir.path().join("p.png");
+    let raw = dir.path().join("missing").join("raw.png");
+    let files = PosterFiles {
+        png: &png,
+        raw: Some(&raw),
+    };
+    let err = render_poster(&mut CpuRenderer::new(), &s, &spec, &files).unwrap_err();
+    assert!(err.to_string().contains("raw.png"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
 /// A database holding one FIT activity per track (tracks as (lat, lon)).
 fn db_with(dir: &Path, tracks: &[Vec<(f64, f64)>]) -> PathBuf {
     let files = dir.join("files");

@@ -227,18 +227,15 @@ pub fn render_poster(
                 }
                 first_error.map_or(Ok(()), Err)
             }
-            Err(stop) => {
-                let (failed, others): (Vec<_>, Vec<_>) = sinks
-                    .into_iter()
-                    .enumerate()
-                    .partition(|(i, _)| matches!(stop, Stop::Sink(f) if f == *i));
-                others.into_iter().for_each(|(_, s)| s.abandon());
-                match (stop, failed.into_iter().next()) {
-                    (Stop::Render(e), _) => Err(e.into()),
-                    // The encoder stopped on its own: its error says why.
-                    (Stop::Sink(_), Some((_, sink))) => sink.finish().map(|_| ()),
-                    (Stop::Sink(_), None) => unreachable!("the failed sink is in the list"),
-                }
+            Err(Stop::Render(e)) => {
+                sinks.into_iter().for_each(Sink::abandon);
+                Err(e.into())
+            }
+            Err(Stop::Sink(i)) => {
+                let failed = sinks.swap_remove(i);
+                sinks.into_iter().for_each(Sink::abandon);
+                // The encoder stopped on its own: its error says why.
+                failed.finish().map(|_| ())
             }
         }
     })?;
