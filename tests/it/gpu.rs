@@ -195,6 +195,30 @@ fn parity_on_real_tracks() {
 }
 
 #[test]
+fn parity_on_wide_poster_lines() {
+    // Big posters draw lines 8-50 px wide: miters, caps and the joints of
+    // short segments at that width, on a strip boundary too.
+    let s = scene(&[vec![winding()], vec![densify(&winding()[50..90], 4)]]);
+    for width in [8.0, 21.0] {
+        let view = berlin(600, 500);
+        assert_parity(
+            &format!("{width} px lines"),
+            &s,
+            &[
+                RenderJob {
+                    view,
+                    line_width: width,
+                },
+                RenderJob {
+                    view: view.sub_view(0, 217, 600, 100),
+                    line_width: width,
+                },
+            ],
+        );
+    }
+}
+
+#[test]
 fn parity_on_edge_cases() {
     // Near the antimeridian (Fiji), a track that crosses tile borders, a
     // single point, and a 50,000-point track.
