@@ -71,13 +71,23 @@ fn main() {
         compare(&scene, &jobs, segs, &mut cpu, &mut gpu, &cm);
     }
     // Filters: a scene keeping the latest 10% of activities, for 256 tiles.
-    let mut starts: Vec<i64> = store.activities().unwrap().iter().filter_map(|a| a.start_time).collect();
+    let mut starts: Vec<i64> = store
+        .activities()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a.start_time)
+        .collect();
     starts.sort_unstable();
     let cut = hotpot::timefmt::iso8601(starts[starts.len() * 9 / 10]);
     let filter = hotpot::filter::Filter::parse(&format!("start_time >= {cut}")).unwrap();
     let t = Instant::now();
     let filtered = Scene::load(&store, None, Some(&filter)).unwrap();
-    println!("\nfilter start_time >= {cut}: {} of {} tracks, scene loaded in {:.3} s", filtered.tracks.len(), scene.tracks.len(), t.elapsed().as_secs_f64());
+    println!(
+        "\nfilter start_time >= {cut}: {} of {} tracks, scene loaded in {:.3} s",
+        filtered.tracks.len(),
+        scene.tracks.len(),
+        t.elapsed().as_secs_f64()
+    );
     let jobs = tile_block(area, 13, 16);
     for (label, s) in [("no filter", &scene), ("10% filter", &filtered)] {
         let segs = segments(s, &jobs);

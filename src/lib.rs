@@ -10,6 +10,7 @@ pub mod filter;
 pub mod geo;
 pub mod ingest;
 pub mod privacy;
+pub mod progress;
 pub mod render;
 pub mod scene;
 pub mod serve;

@@ -4,14 +4,15 @@
 mod manage;
 
 use anyhow::{Context, Result, bail};
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand};
 use hotpot::geo::{LonLatBounds, UnitRect};
 use hotpot::ingest::import::{ImportOptions, ImportReport, import_paths};
 use hotpot::ingest::join::read_join_csv;
 use hotpot::render::backend::{self, Backend, Workload};
 use hotpot::render::colormap::{self, Colormap, Gradient};
 use hotpot::render::gpu::{AdapterChoice, GpuContext};
-use hotpot::render::poster::{self, PosterSpec};
+use hotpot::render::poster::print::{self, PrintSize};
+use hotpot::render::poster::{self, PosterFiles, PosterSpec};
 use hotpot::scene::Scene;
 use hotpot::store::Store;
 use std::io::IsTerminal;
@@ -83,29 +84,58 @@ struct ImportArgs {
 }
 
 #[derive(Args)]
+#[command(group(ArgGroup::new("area").args(["bounds", "fit", "center"])))]
 struct RenderArgs {
-    /// Area as west,south,east,north in degrees, e.g. 13.2,52.4,13.6,52.6.
-    #[arg(
-        long,
-        value_name = "W,S,E,N",
-        allow_hyphen_values = true,
-        conflicts_with = "fit"
-    )]
+    /// Area as west,south,east,north in degrees, e.g. 13.2,52.4,13.6,52.6;
+    /// the poster covers exactly this.
+    #[arg(long, value_name = "W,S,E,N", allow_hyphen_values = true)]
     bounds: Option<String>,
-    /// Frame all stored activities (with a 5% margin).
+    /// Frame all stored activities, with --margin around them.
     #[arg(long)]
     fit: bool,
-    /// Width in pixels (the height follows the area's shape if not given).
-    #[arg(long)]
+    /// Margin around the data for --fit, per side, in percent of its size
+    /// [default: 5%].
+    #[arg(long, value_name = "PERCENT")]
+    margin: Option<String>,
+    /// Centre of the poster as lat,lon in degrees (with --zoom).
+    #[arg(
+        long,
+        value_name = "LAT,LON",
+        allow_hyphen_values = true,
+        requires = "zoom"
+    )]
+    center: Option<String>,
+    /// Web Mercator zoom for --center (fractions allowed): the poster covers
+    /// what WIDTH x HEIGHT pixels of 256 px tiles at this zoom cover.
+    #[arg(long, requires = "center")]
+    zoom: Option<f64>,
+    /// Width in pixels (the height follows the area's shape if not given;
+    /// 2048 with --center).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     width: Option<u32>,
-    /// Height in pixels (the width follows the area's shape if not given).
-    #[arg(long)]
+    /// Height in pixels (the width follows the area's shape if not given;
+    /// 2048 with --center).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     height: Option<u32>,
+    /// Print size instead of pixels: 60x90cm, 24x36in, 420x594mm; pixels
+    /// are size / 2.54 cm * dpi.
+    #[arg(long, value_name = "WxH", conflicts_with_all = ["width", "height"])]
+    size: Option<String>,
+    /// Print resolution, written into the PNG. With --size it sets the pixel
+    /// count (default 300); with --width/--height it is only metadata.
+    #[arg(long)]
+    dpi: Option<f64>,
+    /// Also write visits per pixel to this 16-bit grayscale PNG
+    /// (value = visits * 64, saturating at 65535).
+    #[arg(long, value_name = "PNG")]
+    raw: Option<PathBuf>,
     /// Output PNG file.
     #[arg(short, long, default_value = "heatmap.png")]
     output: PathBuf,
     #[command(flatten)]
     style: StyleArgs,
+    #[command(flatten)]
+    filter: manage::FilterArgs,
 }
 
 #[derive(Args, Clone)]
@@ -273,43 +303,132 @@ fn colormap_from(style: &StyleArgs) -> Result<Colormap> {
 
 fn render(db: &Path, backend: Backend, args: RenderArgs) -> Result<ExitCode> {
     let store = Store::open_existing(db)?;
-    let area = match (&args.bounds, args.fit) {
-        (Some(b), _) => LonLatBounds::parse(b)
-            .map_err(|e| anyhow::anyhow!("--bounds: {e}"))?
-            .to_unit(),
-        (None, true) => fit_area(&store)?,
-        (None, false) => bail!("say which area to render: --bounds W,S,E,N or --fit"),
+    let (dims, dpi) = requested_size(&args)?;
+    let filter = args.filter.to_filter()?;
+    // --fit with a filter frames what the filter keeps.
+    let fitted = match (&filter, args.fit) {
+        (Some(f), true) => Some(Scene::load(&store, None, Some(f))?),
+        _ => None,
     };
-    let (width, height) = match (args.width, args.height) {
+    let (area, width, height) = poster_frame(&store, &args, dims, fitted.as_ref())?;
+    let mut spec = PosterSpec::new(area, width, height, colormap_from(&args.style)?);
+    spec.line_width = args.style.line_width;
+    spec.dpi = dpi;
+    spec.progress = std::io::stderr().is_terminal();
+    let scene = match fitted {
+        Some(s) => s,
+        None => Scene::load(&store, Some(area), filter.as_ref())?,
+    };
+    let mut renderer = backend::renderer(backend, Workload::Poster)?;
+    let files = PosterFiles {
+        png: &args.output,
+        raw: args.raw.as_deref(),
+    };
+    let timing = poster::render_poster(renderer.as_mut(), &scene, &spec, &files)?;
+    tracing::info!(?timing, renderer = renderer.describe(), "poster done");
+    let print = dpi.map_or(String::new(), |dpi| {
+        let cm = |px: u32| px as f64 / dpi * 2.54;
+        format!(", {:.1}x{:.1} cm at {dpi} dpi", cm(width), cm(height))
+    });
+    println!(
+        "wrote {} ({width}x{height}{print}, {} tracks) in {:.2}s",
+        args.output.display(),
+        scene.tracks.len(),
+        timing.total.as_secs_f64()
+    );
+    if let Some(raw) = &args.raw {
+        println!(
+            "wrote {} (16-bit density, {} per visit)",
+            raw.display(),
+            poster::raw::UNITS_PER_VISIT
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Width and height in pixels as asked for; either may be missing.
+type Dims = (Option<u32>, Option<u32>);
+
+/// The pixels asked for and the DPI, if known.
+fn requested_size(args: &RenderArgs) -> Result<(Dims, Option<f64>)> {
+    let dpi = args
+        .dpi
+        .map(print::check_dpi)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--dpi: {e}"))?;
+    let Some(size) = &args.size else {
+        return Ok(((args.width, args.height), dpi));
+    };
+    let dpi = dpi.unwrap_or(print::DEFAULT_DPI);
+    let (w, h) = PrintSize::parse(size)
+        .and_then(|s| s.pixels(dpi))
+        .map_err(|e| anyhow::anyhow!("--size: {e}"))?;
+    Ok(((Some(w), Some(h)), Some(dpi)))
+}
+
+/// The area and the exact pixel size of the poster.
+fn poster_frame(
+    store: &Store,
+    args: &RenderArgs,
+    dims: Dims,
+    fitted: Option<&Scene>,
+) -> Result<(UnitRect, u32, u32)> {
+    if args.margin.is_some() && !args.fit {
+        // Not clap's `requires`: a flag's default (false) counts as present.
+        bail!("--margin only applies to --fit");
+    }
+    let area = if let Some(b) = &args.bounds {
+        let area = LonLatBounds::parse(b)
+            .map_err(|e| anyhow::anyhow!("--bounds: {e}"))?
+            .to_unit();
+        if let (Some(w), Some(h)) = dims
+            && let Some((px, map)) = poster::area::aspect_mismatch(area, w, h)
+        {
+            eprintln!(
+                "warning: {w}x{h} px is {px:.3}:1 but the bounds are {map:.3}:1; the map is \
+                 stretched to fit exactly (give only --width or --height to keep its shape)"
+            );
+        }
+        area
+    } else if args.fit {
+        let margin = match &args.margin {
+            Some(m) => {
+                poster::area::parse_margin(m).map_err(|e| anyhow::anyhow!("--margin: {e}"))?
+            }
+            None => poster::area::DEFAULT_MARGIN,
+        };
+        let aspect = match dims {
+            (Some(w), Some(h)) => Some(w as f64 / h as f64),
+            _ => None,
+        };
+        let data = match fitted {
+            Some(s) => s
+                .bounds()
+                .context("no activity matches the filter: nothing to fit")?,
+            None => data_bounds(store)?,
+        };
+        poster::area::fit(data, margin, aspect)
+    } else if let (Some(c), Some(zoom)) = (&args.center, args.zoom) {
+        let (lat, lon) =
+            poster::area::parse_center(c).map_err(|e| anyhow::anyhow!("--center: {e}"))?;
+        let (w, h) = (dims.0.unwrap_or(2048), dims.1.unwrap_or(2048));
+        let area = poster::area::around(lat, lon, zoom, w, h)
+            .map_err(|e| anyhow::anyhow!("--center/--zoom: {e}"))?;
+        return Ok((area, w, h));
+    } else {
+        bail!("say which area to render: --bounds W,S,E,N, --fit, or --center LAT,LON --zoom Z");
+    };
+    let (w, h) = match dims {
         (Some(w), Some(h)) => (w, h),
         (Some(w), None) => (w, poster::height_for_width(area, w)),
         (None, Some(h)) => (poster::width_for_height(area, h), h),
         (None, None) => (2048, poster::height_for_width(area, 2048)),
     };
-    if width == 0 || height == 0 {
-        bail!("--width and --height must be at least 1");
-    }
-    let spec = PosterSpec {
-        area,
-        width,
-        height,
-        line_width: args.style.line_width,
-        colormap: colormap_from(&args.style)?,
-    };
-    let scene = Scene::load(&store, Some(area), None)?;
-    let mut renderer = backend::renderer(backend, Workload::Poster)?;
-    let timing = poster::render_poster(renderer.as_mut(), &scene, &spec, &args.output)?;
-    tracing::info!(?timing, "poster done");
-    println!(
-        "wrote {} ({width}x{height}, {} tracks) in {:.2}s",
-        args.output.display(),
-        scene.tracks.len(),
-        (timing.render + timing.encode).as_secs_f64()
-    );
-    Ok(ExitCode::SUCCESS)
+    Ok((area, w, h))
 }
 
-fn fit_area(store: &Store) -> Result<UnitRect> {
+/// The box of every stored activity.
+fn data_bounds(store: &Store) -> Result<UnitRect> {
     let Some([x0, y0, x1, y1]) = store.data_bounds()? else {
         bail!(
             "the database {} holds no activities: nothing to fit",
@@ -317,14 +436,12 @@ fn fit_area(store: &Store) -> Result<UnitRect> {
         );
     };
     let f = |v: u32| v as f64 / hotpot::geo::WORLD_SIZE;
-    // 1e-6 of the world is ~40 m: a single point still gets a visible frame.
     Ok(UnitRect {
         x0: f(x0),
         y0: f(y0),
         x1: f(x1),
         y1: f(y1),
-    }
-    .padded(0.05, 1e-6))
+    })
 }
 
 fn stats(db: &Path, args: StatsArgs) -> Result<ExitCode> {
@@ -394,10 +511,17 @@ fn demo(backend: Backend, args: DemoArgs) -> Result<ExitCode> {
     let render_args = RenderArgs {
         bounds: None,
         fit: true,
+        margin: None,
+        center: None,
+        zoom: None,
         width: Some(args.width),
         height: None,
+        size: None,
+        dpi: None,
+        raw: None,
         output: output.clone(),
         style,
+        filter: manage::FilterArgs::default(),
     };
     render(&db, backend, render_args)?;
     stats(&db, StatsArgs { json: false })?;

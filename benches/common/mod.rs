@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod peak;
+
 use hotpot::demo::{Demo, DemoConfig, FileFormat, write_file};
 use hotpot::ingest::import::{ImportOptions, import_paths};
 use hotpot::store::Store;

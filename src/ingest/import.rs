@@ -8,7 +8,7 @@
 
 use super::{activity, is_gps_file_name, parse_bytes};
 use crate::store::{InsertOutcome, NewActivity, SourceFile, Store, StoreError};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -104,7 +104,11 @@ pub fn import_paths(
         }
     }
 
-    let bar = progress_bar(opts.progress, todo.len() as u64);
+    let bar = crate::progress::bar(
+        opts.progress,
+        todo.len() as u64,
+        "{spinner} importing [{bar:30}] {pos}/{len} files ({per_sec}, eta {eta}) {msg}",
+    );
     let (tx, rx) = mpsc::sync_channel::<(usize, FileResult)>(256);
     std::thread::scope(|scope| -> Result<(), ImportError> {
         let todo = &todo;
@@ -294,20 +298,4 @@ fn collect_files(
     {
         out.push(path.to_owned());
     }
-}
-
-fn progress_bar(enabled: bool, len: u64) -> ProgressBar {
-    if !enabled {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(len);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} importing [{bar:30}] {pos}/{len} files ({per_sec}, eta {eta}) {msg}",
-        )
-        .expect("static template")
-        .progress_chars("=> "),
-    );
-    bar.enable_steady_tick(Duration::from_millis(200));
-    bar
 }

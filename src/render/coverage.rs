@@ -41,29 +41,59 @@ fn reach(half_width: f32) -> f32 {
     half_width + 0.5
 }
 
+/// How far (px) from a polyline's points its segments can add coverage: a
+/// miter tip lies up to `MITER_LIMIT` reaches past its vertex along the
+/// segment and a reach across it. Culling by the points' boxes must grow
+/// them by this much, or wide lines lose their sharp corners at the edges
+/// of tiles and strips.
+pub fn max_reach(half_width: f32) -> f32 {
+    (MITER_LIMIT + 1.0) * reach(half_width) + 1.0
+}
+
 /// Coverage of the pixel whose centre is at `qa` from `a` and `qb` from `b`.
 #[inline(always)]
 pub fn coverage(s: &Segment, qa: [f32; 2], qb: [f32; 2], half_width: f32) -> f32 {
+    match s.joints() {
+        (true, true) => coverage_at::<true, true>(s, qa, qb, half_width),
+        (true, false) => coverage_at::<true, false>(s, qa, qb, half_width),
+        (false, true) => coverage_at::<false, true>(s, qa, qb, half_width),
+        (false, false) => coverage_at::<false, false>(s, qa, qb, half_width),
+    }
+}
+
+/// [`coverage`] for a segment whose ends are joints (`JA`, `JB`) or caps.
+/// Written without branches so that a row of pixels compiles to vector
+/// code: every test is computed and the result masked, which gives the
+/// same value as testing one by one.
+#[inline(always)]
+pub fn coverage_at<const JA: bool, const JB: bool>(
+    s: &Segment,
+    qa: [f32; 2],
+    qb: [f32; 2],
+    half_width: f32,
+) -> f32 {
     let along = qa[0] * s.u[0] + qa[1] * s.u[1];
-    if along < -s.ext_a || along > s.len + s.ext_b {
-        return 0.0;
+    let mut keep = along >= -s.ext_a && along <= s.len + s.ext_b;
+    if JA {
+        keep &= qa[0] * s.na[0] + qa[1] * s.na[1] >= 0.0;
     }
-    let joint_a = s.na != [0.0, 0.0];
-    let joint_b = s.nb != [0.0, 0.0];
-    if joint_a && qa[0] * s.na[0] + qa[1] * s.na[1] < 0.0 {
-        return 0.0;
+    if JB {
+        keep &= qb[0] * s.nb[0] + qb[1] * s.nb[1] < 0.0;
     }
-    if joint_b && qb[0] * s.nb[0] + qb[1] * s.nb[1] >= 0.0 {
-        return 0.0;
+    let mut dist = (qa[0] * s.u[1] - qa[1] * s.u[0]).abs();
+    // Round caps: beyond a cap end the distance is to the end point.
+    // `along` cannot be both below 0 and above `len`.
+    if !JB && along > s.len {
+        dist = (qb[0] * qb[0] + qb[1] * qb[1]).sqrt();
     }
-    let dist = if !joint_a && along < 0.0 {
-        (qa[0] * qa[0] + qa[1] * qa[1]).sqrt()
-    } else if !joint_b && along > s.len {
-        (qb[0] * qb[0] + qb[1] * qb[1]).sqrt()
-    } else {
-        (qa[0] * s.u[1] - qa[1] * s.u[0]).abs()
-    };
-    (reach(half_width) - dist).clamp(0.0, 1.0)
+    if !JA && along < 0.0 {
+        dist = (qa[0] * qa[0] + qa[1] * qa[1]).sqrt();
+    }
+    // max/min rather than clamp: they drop NaN, which lets callers convert
+    // without checks.
+    #[allow(clippy::manual_clamp)]
+    let c = (reach(half_width) - dist).max(0.0).min(1.0);
+    if keep { c } else { 0.0 }
 }
 
 /// The rectangle (in the view's pixels) outside which a segment covers
@@ -74,9 +104,17 @@ pub struct Quad {
     pub u: [f64; 2],
     pub half_len: f64,
     pub half_wid: f64,
+    /// `1 / u.x` and `1 / -u.y` (`None` where that is near 0): rows are
+    /// many and short, so their divisions are done once per segment.
+    inv: [Option<f64>; 2],
 }
 
 impl Segment {
+    /// Whether the ends `a` and `b` are joints (else round caps).
+    pub fn joints(&self) -> (bool, bool) {
+        (self.na != [0.0, 0.0], self.nb != [0.0, 0.0])
+    }
+
     pub fn quad(&self, half_width: f32) -> Quad {
         let u = [self.u[0] as f64, self.u[1] as f64];
         let shift = (self.ext_b - self.ext_a) as f64 / 2.0;
@@ -88,6 +126,7 @@ impl Segment {
             u,
             half_len: (self.len + self.ext_a + self.ext_b) as f64 / 2.0 + 0.01,
             half_wid: reach(half_width) as f64 + 0.01,
+            inv: [inverse(u[0]), inverse(-u[1])],
         }
     }
 }
@@ -111,21 +150,95 @@ impl Quad {
         let dy = y - self.center[1];
         let (ux, uy) = (self.u[0], self.u[1]);
         // |(p - c)·u| <= half_len and |(p - c)·v| <= half_wid with v = (-uy, ux).
-        let (lo1, hi1) = slab(ux, dy * uy, self.half_len)?;
-        let (lo2, hi2) = slab(-uy, dy * ux, self.half_wid)?;
+        let (lo1, hi1) = slab(self.inv[0], dy * uy, self.half_len)?;
+        let (lo2, hi2) = slab(self.inv[1], dy * ux, self.half_wid)?;
         let lo = lo1.max(lo2);
         let hi = hi1.min(hi2);
         (lo <= hi).then_some((self.center[0] + lo, self.center[0] + hi))
     }
 }
 
-/// Solutions `dx` of `|dx * k + c| <= h`.
-#[inline(always)]
-fn slab(k: f64, c: f64, h: f64) -> Option<(f64, f64)> {
-    if k.abs() < 1e-12 {
-        return (c.abs() <= h).then_some((f64::NEG_INFINITY, f64::INFINITY));
+/// Where a segment can add coverage, row by row: its [`Quad`] cut by the
+/// bisector planes at its joints. With short segments and wide lines the
+/// quads of neighbours overlap by far more than they own, and the planes
+/// reject those pixels anyway; scanning only the footprint skips them.
+#[derive(Debug, Clone, Copy)]
+pub struct Footprint {
+    pub quad: Quad,
+    /// The kept side of the joint at `a`, and of the one at `b`.
+    joints: [Option<HalfPlane>; 2],
+}
+
+/// Points `p` with `(p - at)·n >= -MARGIN`.
+#[derive(Debug, Clone, Copy)]
+struct HalfPlane {
+    at: [f64; 2],
+    n: [f64; 2],
+    inv_nx: Option<f64>,
+}
+
+/// Slack (px) for the footprint's bounds: the coverage test runs in f32
+/// and must never find a pixel the footprint left out.
+const MARGIN: f64 = 0.01;
+
+impl Segment {
+    pub fn footprint(&self, half_width: f32) -> Footprint {
+        let plane = |at: [f64; 2], n: [f32; 2], flip: f64| {
+            let n = [n[0] as f64 * flip, n[1] as f64 * flip];
+            HalfPlane {
+                at,
+                n,
+                inv_nx: inverse(n[0]),
+            }
+        };
+        let (ja, jb) = self.joints();
+        Footprint {
+            quad: self.quad(half_width),
+            // Kept: qa·na >= 0 at `a`, qb·nb < 0 (so qb·-nb > 0) at `b`.
+            joints: [
+                ja.then(|| plane(self.a, self.na, 1.0)),
+                jb.then(|| plane(self.b, self.nb, -1.0)),
+            ],
+        }
     }
-    let inv = 1.0 / k;
+}
+
+impl Footprint {
+    /// The x range of the footprint along the horizontal line `y`, if any.
+    #[inline(always)]
+    pub fn span_at(&self, y: f64) -> Option<(f64, f64)> {
+        let (mut lo, mut hi) = self.quad.span_at(y)?;
+        for p in self.joints.iter().flatten() {
+            // (x - at.x) * n.x + c >= -MARGIN.
+            let c = (y - p.at[1]) * p.n[1];
+            match p.inv_nx {
+                None if c < -MARGIN => return None,
+                None => {}
+                Some(inv) => {
+                    let x = p.at[0] - (c + MARGIN) * inv;
+                    if p.n[0] > 0.0 {
+                        lo = lo.max(x);
+                    } else {
+                        hi = hi.min(x);
+                    }
+                }
+            }
+        }
+        (lo <= hi).then_some((lo, hi))
+    }
+}
+
+/// `1 / k`, or `None` for a `k` so small that `dx * k` is constant.
+fn inverse(k: f64) -> Option<f64> {
+    (k.abs() >= 1e-12).then(|| 1.0 / k)
+}
+
+/// Solutions `dx` of `|dx * k + c| <= h`, given `inv` = [`inverse`]`(k)`.
+#[inline(always)]
+fn slab(inv: Option<f64>, c: f64, h: f64) -> Option<(f64, f64)> {
+    let Some(inv) = inv else {
+        return (c.abs() <= h).then_some((f64::NEG_INFINITY, f64::INFINITY));
+    };
     let (a, b) = ((-h - c) * inv, (h - c) * inv);
     Some(if a < b { (a, b) } else { (b, a) })
 }

@@ -213,11 +213,13 @@ impl Level {
                 ..m.clone()
             })
             .collect();
+        // A few large parts (one per rayon split), not one per track: small
+        // vectors freed on another thread stay in their allocator arenas,
+        // and a level is tens of MB that the renderer then holds as well.
         let parts: Vec<Level> = scene
             .tracks
             .par_iter()
-            .map(|t| {
-                let mut out = Level::default();
+            .fold(Level::default, |mut out, t| {
                 let mut simplified = Vec::new();
                 for seg in clip_track_cow(&t.track, &masks).segments() {
                     simplify(seg, key.level, &mut simplified);
@@ -227,6 +229,10 @@ impl Level {
             })
             .collect();
         let mut all = Level::default();
+        all.points
+            .reserve_exact(parts.iter().map(|p| p.points.len()).sum());
+        all.runs
+            .reserve_exact(parts.iter().map(|p| p.runs.len()).sum());
         for p in parts {
             let base = all.points.len() as u32;
             all.points.extend(p.points);
@@ -262,10 +268,8 @@ impl Level {
 /// grown by the line's reach and a pixel.
 pub fn reach_rect(job: &super::RenderJob) -> [f64; 4] {
     let r = job.view.rect();
-    let m = [
-        (job.line_width as f64 + 4.0) / job.view.scale[0],
-        (job.line_width as f64 + 4.0) / job.view.scale[1],
-    ];
+    let px = super::coverage::max_reach(job.line_width / 2.0) as f64 + 1.0;
+    let m = [px / job.view.scale[0], px / job.view.scale[1]];
     [
         (r.x0 - m[0]) * WORLD_SIZE,
         (r.y0 - m[1]) * WORLD_SIZE,

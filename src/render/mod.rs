@@ -112,6 +112,13 @@ pub trait Renderer {
     /// Short description for logs and `--help` ("cpu (2 threads)").
     fn describe(&self) -> String;
 
+    /// The most pixels the renderer draws in one pass, if it has a limit.
+    /// Bigger jobs still work (they are split), but callers that cut work
+    /// into pieces anyway, like posters, size them to fit.
+    fn max_pixels_per_pass(&self) -> Option<u64> {
+        None
+    }
+
     fn render_density(
         &mut self,
         scene: &Scene,
@@ -127,6 +134,14 @@ pub trait Renderer {
         colormap: &Colormap,
     ) -> Result<Vec<RgbaImage>, RenderError> {
         let densities = self.render_density(scene, jobs)?;
-        Ok(densities.iter().map(|d| colormap.colorize(d)).collect())
+        let images = densities.iter().map(|d| colormap.colorize(d)).collect();
+        densities.into_iter().for_each(|d| self.recycle(d));
+        Ok(images)
+    }
+
+    /// Hands back a density the caller is done with, so that the renderer
+    /// may reuse its memory for the next job.
+    fn recycle(&mut self, density: Density) {
+        drop(density);
     }
 }

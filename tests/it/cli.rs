@@ -5,7 +5,7 @@ use hotpot::ingest::fit_write::write_fit;
 use std::path::Path;
 use std::process::{Command, Output};
 
-fn hotpot(db: &Path, args: &[&str]) -> Output {
+pub fn hotpot(db: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hotpot"))
         .arg("--db")
         .arg(db)
@@ -14,7 +14,7 @@ fn hotpot(db: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn text(b: &[u8]) -> String {
+pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 

@@ -13,7 +13,7 @@ use hotpot::store::track::Track;
 use std::sync::{Arc, OnceLock};
 
 /// One device for the whole test binary; `None` when there is no adapter.
-fn gpu() -> Option<GpuRenderer> {
+pub fn gpu() -> Option<GpuRenderer> {
     static CTX: OnceLock<Option<Arc<GpuContext>>> = OnceLock::new();
     let ctx = CTX.get_or_init(|| match GpuContext::new(AdapterChoice::Any) {
         Ok(ctx) => {
@@ -34,7 +34,7 @@ fn gpu() -> Option<GpuRenderer> {
 }
 
 /// Per-channel error between two pictures: mean absolute and maximum.
-fn rgba_error(a: &RgbaImage, b: &RgbaImage) -> (f64, u8) {
+pub fn rgba_error(a: &RgbaImage, b: &RgbaImage) -> (f64, u8) {
     assert_eq!((a.width, a.height), (b.width, b.height));
     let diffs = a.data.iter().zip(&b.data).map(|(&x, &y)| x.abs_diff(y));
     let (sum, max) = diffs.fold((0u64, 0u8), |(s, m), d| (s + d as u64, m.max(d)));
@@ -67,8 +67,8 @@ fn density_error(a: &Density, b: &Density) -> (f64, f32) {
 /// host move a line by a few millionths of a pixel, which flips a pixel
 /// centre from one side of a joint to the other now and then.
 const MAX_REL_DENSITY: f64 = 0.002;
-const MAX_MEAN_CHANNEL: f64 = 0.05;
-const MAX_CHANNEL: u8 = 48;
+pub const MAX_MEAN_CHANNEL: f64 = 0.05;
+pub const MAX_CHANNEL: u8 = 48;
 
 fn assert_parity(name: &str, s: &Scene, jobs: &[RenderJob]) {
     let Some(mut g) = gpu() else { return };
@@ -190,6 +190,30 @@ fn parity_on_real_tracks() {
                 view: View::for_rect(r, 700, 500),
                 line_width: 2.0,
             }],
+        );
+    }
+}
+
+#[test]
+fn parity_on_wide_poster_lines() {
+    // Big posters draw lines 8-50 px wide: miters, caps and the joints of
+    // short segments at that width, on a strip boundary too.
+    let s = scene(&[vec![winding()], vec![densify(&winding()[50..90], 4)]]);
+    for width in [8.0, 21.0] {
+        let view = berlin(600, 500);
+        assert_parity(
+            &format!("{width} px lines"),
+            &s,
+            &[
+                RenderJob {
+                    view,
+                    line_width: width,
+                },
+                RenderJob {
+                    view: view.sub_view(0, 217, 600, 100),
+                    line_width: width,
+                },
+            ],
         );
     }
 }

@@ -7,6 +7,7 @@ mod crash;
 mod gpu;
 mod import;
 mod manage;
+mod poster;
 mod privacy;
 mod render_semantics;
 mod serve;

@@ -197,3 +197,51 @@ fn list_delete_properties_masks_and_trim_from_the_cli() {
             .contains("no mask")
     );
 }
+
+#[test]
+fn render_takes_filters_and_fits_what_they_keep() {
+    let dir = TempDir::new("render-filter");
+    let db = dir.path().join("h.sqlite3");
+    let mut run = ride(52.52, 13.40, 500, 1_700_000_000_000);
+    run.sport = Some("running".into());
+    std::fs::write(dir.path().join("berlin.fit"), write_fit(&run)).unwrap();
+    std::fs::write(
+        dir.path().join("munich.fit"),
+        write_fit(&ride(48.14, 11.58, 500, 1_600_000_000_000)),
+    )
+    .unwrap();
+    assert_eq!(hotpot(&db, &["import", dir.path().to_str().unwrap()]).0, 0);
+    let png = dir.path().join("p.png");
+    let (code, out, err) = hotpot(
+        &db,
+        &[
+            "render",
+            "--fit",
+            "--sport",
+            "running",
+            "--width",
+            "300",
+            "-o",
+            png.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(", 1 tracks)"), "{out}");
+    // Framed on Berlin alone: the run fills the picture instead of being a
+    // dot 600 km from Munich.
+    let img = hotpot::render::encode::read_png(&std::fs::read(&png).unwrap()).unwrap();
+    let lit = img.data.chunks(4).filter(|p| p[3] > 0).count();
+    assert!(lit > 1000, "{lit} lit pixels");
+    let (code, _, err) = hotpot(
+        &db,
+        &[
+            "render",
+            "--fit",
+            "--filter",
+            "sport = kayaking",
+            "-o",
+            png.to_str().unwrap(),
+        ],
+    );
+    assert!(code != 0 && err.contains("no activity matches"), "{err}");
+}

@@ -142,6 +142,33 @@ fn halves_stitch_to_the_whole_pixel_for_pixel() {
 }
 
 #[test]
+fn wide_lines_keep_sharp_corners_across_strip_edges() {
+    // A V whose vertex is 18 px above a strip: its miter tip (about 21 px
+    // long for 13 px lines and this angle) reaches into the strip, so the
+    // strip must not cull the V although all its points lie outside.
+    let whole_view = area();
+    let at = |x: f64, y: f64| {
+        let r = whole_view.rect();
+        let u = (
+            r.x0 + x / whole_view.scale[0],
+            r.y0 + y / whole_view.scale[1],
+        );
+        hotpot::geo::unit_to_lonlat(u.0, u.1)
+    };
+    let (vx, vy) = (300.0, 182.0);
+    let spread = (17.5f64).to_radians().tan() * 150.0;
+    let s = scene(&[vec![vec![
+        at(vx - spread, vy - 150.0),
+        at(vx, vy),
+        at(vx + spread, vy - 150.0),
+    ]]]);
+    let whole = render(&s, whole_view, 13.0);
+    let strip = render(&s, whole_view.sub_view(0, 200, 600, 100), 13.0);
+    assert!(strip.total() > 0.5, "the tip reaches into the strip");
+    assert_eq!(strip, whole.crop(0, 200, 600, 100));
+}
+
+#[test]
 fn a_tile_is_the_crop_of_a_larger_render() {
     // Four z14 tiles around Berlin's centre against one 512² render of them.
     let (ux, uy) = lonlat_to_unit(13.40, 52.52);

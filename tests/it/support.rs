@@ -28,6 +28,19 @@ pub fn scene(tracks: &[Vec<Vec<(f64, f64)>>]) -> Scene {
     )
 }
 
+/// A winding ride around (13.40, 52.52): curves, a hairpin, a crossing.
+pub fn winding() -> Vec<(f64, f64)> {
+    (0..200)
+        .map(|i| {
+            let t = i as f64 / 199.0 * 6.0;
+            (
+                13.40 + 0.010 * t.cos() * (1.0 + 0.3 * t),
+                52.52 + 0.006 * (1.7 * t).sin(),
+            )
+        })
+        .collect()
+}
+
 pub fn render(scene: &Scene, view: View, line_width: f32) -> Density {
     CpuRenderer::new()
         .render_density(scene, &[RenderJob { view, line_width }])
@@ -66,17 +79,4 @@ pub fn densify(points: &[(f64, f64)], k: usize) -> Vec<(f64, f64)> {
     }
     out.extend(points.last());
     out
-}
-
-/// A winding ride around (13.40, 52.52): curves, a hairpin, a crossing.
-pub fn winding() -> Vec<(f64, f64)> {
-    (0..200)
-        .map(|i| {
-            let t = i as f64 / 199.0 * 6.0;
-            (
-                13.40 + 0.010 * t.cos() * (1.0 + 0.3 * t),
-                52.52 + 0.006 * (1.7 * t).sin(),
-            )
-        })
-        .collect()
 }

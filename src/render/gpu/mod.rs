@@ -66,7 +66,7 @@ impl GpuRenderer {
         self.levels.total_weight()
     }
 
-    fn max_pass_pixels(&self) -> u64 {
+    fn pass_pixels(&self) -> u64 {
         self.ctx.max_binding().min(MAX_PASS_BYTES) / 4
     }
 
@@ -142,22 +142,23 @@ impl GpuRenderer {
         }
     }
 
-    /// Density, or colours when `colormap` is given, for every job.
-    fn run(
+    /// Density (`T` = u32), or colours (`T` = u8, RGBA) when `colormap` is
+    /// given, for every job.
+    fn run<T: bytemuck::Pod>(
         &mut self,
         scene: &Scene,
         jobs: &[RenderJob],
         colormap: Option<&Colormap>,
-    ) -> Result<Vec<Vec<u32>>, RenderError> {
-        let mut outputs: Vec<Vec<u32>> = jobs
+    ) -> Result<Vec<Vec<T>>, RenderError> {
+        // Every pixel is 4 bytes either way.
+        let per_pixel = 4 / std::mem::size_of::<T>();
+        let mut outputs: Vec<Vec<T>> = jobs
             .iter()
-            .map(|j| vec![0u32; j.view.width as usize * j.view.height as usize])
+            .map(|j| vec![T::zeroed(); j.view.width as usize * j.view.height as usize * per_pixel])
             .collect();
         self.timings = GpuTimings::default();
         self.levels.begin();
-        for pieces in plan::passes(jobs, self.max_pass_pixels(), |j| {
-            LevelKey::for_job(j, scene)
-        }) {
+        for pieces in plan::passes(jobs, self.pass_pixels(), |j| LevelKey::for_job(j, scene)) {
             let t = Instant::now();
             self.ensure_levels(scene, &pieces);
             self.timings.upload += t.elapsed();
@@ -182,7 +183,16 @@ impl GpuRenderer {
             };
             let encoder = self.profile_step(encoder, |t| &mut t.colormap)?;
             let t = Instant::now();
-            let data = self.read_back(encoder, source, pixels)?;
+            // Straight from the mapped buffer into the outputs: for a
+            // poster strip this is the only copy on the host.
+            self.read_back(encoder, source, pixels, |data| {
+                for p in &pieces {
+                    let out = bytemuck::cast_slice_mut::<T, u8>(&mut outputs[p.job]);
+                    let at = p.row as usize * p.render.view.width as usize * 4;
+                    let (start, len) = (p.offset as usize * 4, p.pixels() as usize * 4);
+                    out[at..at + len].copy_from_slice(&data[start..start + len]);
+                }
+            })?;
             self.timings.readback += t.elapsed();
             let errors = [
                 pollster::block_on(oom.pop()),
@@ -190,13 +200,6 @@ impl GpuRenderer {
             ];
             if let Some(e) = errors.into_iter().flatten().next() {
                 return Err(RenderError::Gpu(e.to_string()));
-            }
-            for p in &pieces {
-                let start = p.offset as usize;
-                let out = &mut outputs[p.job];
-                let at = p.row as usize * p.render.view.width as usize;
-                out[at..at + p.pixels() as usize]
-                    .copy_from_slice(&data[start..start + p.pixels() as usize]);
             }
         }
         self.levels.evict();
@@ -261,12 +264,14 @@ impl GpuRenderer {
         Which::Rgba
     }
 
+    /// Copies the pass's result to the host and hands its bytes to `consume`.
     fn read_back(
         &mut self,
         mut encoder: wgpu::CommandEncoder,
         which: Which,
         pixels: u64,
-    ) -> Result<Vec<u32>, RenderError> {
+        consume: impl FnOnce(&[u8]),
+    ) -> Result<(), RenderError> {
         let ctx = &self.ctx;
         let bytes = pixels * 4;
         let staging = self.pool.staging(&ctx.device, bytes);
@@ -291,14 +296,14 @@ impl GpuRenderer {
         rx.recv()
             .map_err(|e| RenderError::Gpu(e.to_string()))?
             .map_err(|e| RenderError::Gpu(e.to_string()))?;
-        let data = {
+        {
             let view = slice
                 .get_mapped_range()
                 .map_err(|e| RenderError::Gpu(e.to_string()))?;
-            bytemuck::cast_slice::<u8, u32>(&view).to_vec()
-        };
+            consume(&view);
+        }
         staging.unmap();
-        Ok(data)
+        Ok(())
     }
 }
 
@@ -324,6 +329,10 @@ enum Which {
 impl Renderer for GpuRenderer {
     fn describe(&self) -> String {
         format!("gpu ({})", self.ctx.info)
+    }
+
+    fn max_pixels_per_pass(&self) -> Option<u64> {
+        Some(self.pass_pixels())
     }
 
     fn render_density(
@@ -356,7 +365,7 @@ impl Renderer for GpuRenderer {
             .map(|(j, data)| RgbaImage {
                 width: j.view.width,
                 height: j.view.height,
-                data: bytemuck::cast_slice(&data).to_vec(),
+                data,
             })
             .collect())
     }

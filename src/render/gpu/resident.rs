@@ -77,6 +77,10 @@ impl LevelData {
     /// Splits into pieces whose point buffers stay under `max_bytes`.
     pub fn into_chunks(self, max_bytes: u64) -> Vec<LevelData> {
         let max_points = (max_bytes / 8).max(1024) as usize;
+        if self.points.len() <= max_points {
+            // No copy: a level is tens of MB.
+            return vec![self];
+        }
         let mut chunks = Vec::new();
         let mut cur = LevelData::default();
         for (run, meta) in self.runs.iter().zip(&self.meta) {
