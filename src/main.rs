@@ -45,7 +45,7 @@ enum Command {
     /// Import GPX, TCX and FIT files (also .gz) from files and directories.
     Import(ImportArgs),
     /// Render a heatmap poster of an area to a PNG file.
-    Render(RenderArgs),
+    Render(Box<RenderArgs>),
     /// Generate realistic demo activities, import them and render a poster.
     Demo(DemoArgs),
     /// Summarize what the database holds.
@@ -225,7 +225,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Import(args) => import(&cli.db, args),
-        Command::Render(args) => render(&cli.db, cli.backend, args),
+        Command::Render(args) => render(&cli.db, cli.backend, *args),
         Command::Demo(args) => demo(cli.backend, args),
         Command::Stats(args) => stats(&cli.db, args),
         Command::GpuInfo(args) => gpu_info(args),
