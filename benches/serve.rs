@@ -39,6 +39,7 @@ fn main() {
             )])
             .unwrap();
     }
+    encoding(&db);
     let which = std::env::var("HOTPOT_BENCH_BACKEND").unwrap_or_else(|_| "both".into());
     let gpu = GpuContext::new(AdapterChoice::Any).ok().map(Arc::new);
     if which != "gpu" {
@@ -155,4 +156,68 @@ fn load(urls: &[String]) -> (Vec<Duration>, Duration) {
     let wall = t.elapsed();
     lat.sort();
     (lat, wall)
+}
+
+/// Tile encoding: RGBA PNG (fast and balanced compression) against the
+/// indexed PNG the server sends, on real tiles of the demo city.
+fn encoding(db: &std::path::Path) {
+    use hotpot::render::colormap::{Colormap, Gradient};
+    use hotpot::render::encode::{indexed_png, png_bytes};
+    use hotpot::render::{RenderJob, View};
+    let scene = hotpot::scene::Scene::load(&Store::open_existing(db).unwrap(), None, None).unwrap();
+    let cm = Colormap::new(Gradient::palette("hot").unwrap(), None);
+    let (x, y) = lonlat_to_unit(13.30, 52.45);
+    let jobs: Vec<RenderJob> = (0..16u32)
+        .map(|i| {
+            let z = 11 + (i % 4) as u8;
+            let n = (1u64 << z) as f64;
+            RenderJob::new(View::tile(z, (x * n) as u32 + i / 4, (y * n) as u32, 256))
+        })
+        .collect();
+    let densities = CpuRenderer::new().render_density(&scene, &jobs).unwrap();
+    let images: Vec<_> = densities.iter().map(|d| cm.colorize(d)).collect();
+    let rounds = 20;
+    let time = |f: &dyn Fn() -> usize| {
+        let t = Instant::now();
+        let mut bytes = 0;
+        for _ in 0..rounds {
+            bytes = f();
+        }
+        (
+            t.elapsed().as_secs_f64() * 1e3 / (rounds * jobs.len()) as f64,
+            bytes / jobs.len(),
+        )
+    };
+    println!("tile encoding, mean over {} real 256² tiles:", jobs.len());
+    for (label, (ms, bytes)) in [
+        (
+            "RGBA, fast",
+            time(&|| {
+                images
+                    .iter()
+                    .map(|i| png_bytes(i, true).unwrap().len())
+                    .sum()
+            }),
+        ),
+        (
+            "RGBA, balanced",
+            time(&|| {
+                images
+                    .iter()
+                    .map(|i| png_bytes(i, false).unwrap().len())
+                    .sum()
+            }),
+        ),
+        (
+            "indexed from the LUT (served)",
+            time(&|| {
+                densities
+                    .iter()
+                    .map(|d| indexed_png(d, &cm).unwrap().len())
+                    .sum()
+            }),
+        ),
+    ] {
+        println!("  {label:<30} {ms:.3} ms, {bytes} bytes");
+    }
 }
