@@ -123,6 +123,31 @@ fn slab(k: f32, c: f32, h: f32) -> vec2<f32> {
     return vec2<f32>(min(a, b), max(a, b));
 }
 
+fn joint_a(s: Segment) -> bool {
+    return any(s.na != vec2<f32>(0.0));
+}
+
+fn joint_b(s: Segment) -> bool {
+    return any(s.nb != vec2<f32>(0.0));
+}
+
+// The part of the x range `span` (lo, hi) on row `y` where
+// (p - at)·n >= -0.01; an empty range has lo > hi.
+fn cut(span: vec2<f32>, at: vec2<f32>, n: vec2<f32>, y: f32) -> vec2<f32> {
+    let c = (y - at.y) * n.y + 0.01;
+    if (abs(n.x) < 1e-12) {
+        if (c < 0.0) {
+            return vec2<f32>(1.0, -1.0);
+        }
+        return span;
+    }
+    let x = at.x - c / n.x;
+    if (n.x > 0.0) {
+        return vec2<f32>(max(span.x, x), span.y);
+    }
+    return vec2<f32>(span.x, min(span.y, x));
+}
+
 fn find_work(s: u32) -> u32 {
     var lo = 0u;
     var hi = params.work_count - 1u;
@@ -188,13 +213,21 @@ fn accumulate(@builtin(global_invocation_id) gid: vec3<u32>) {
         let dy = yc - center.y;
         let s1 = slab(s.u.x, dy * s.u.y, half_len);
         let s2 = slab(-s.u.y, dy * s.u.x, half_wid);
-        let lo = max(s1.x, s2.x);
-        let hi = min(s1.y, s2.y);
-        if (lo > hi) {
+        var span = vec2<f32>(center.x + max(s1.x, s2.x), center.x + min(s1.y, s2.y));
+        // Cut the row to the side of each joint plane the segment owns
+        // (Footprint::span_at in coverage.rs): the quads of short segments
+        // overlap their neighbours by far more than they own.
+        if (joint_a(s)) {
+            span = cut(span, s.a, s.na, yc);
+        }
+        if (joint_b(s)) {
+            span = cut(span, s.b, -s.nb, yc);
+        }
+        if (span.x > span.y) {
             continue;
         }
-        let x0 = max(i32(floor(center.x + lo - 0.5)), 0);
-        let x1 = min(i32(ceil(center.x + hi - 0.5)), w_px - 1);
+        let x0 = max(i32(floor(span.x - 0.5)), 0);
+        let x1 = min(i32(ceil(span.y - 0.5)), w_px - 1);
         let row = job.offset + u32(y) * job.size.x;
         for (var x = x0; x <= x1; x++) {
             let q = vec2<f32>(f32(x) + 0.5, yc);
