@@ -160,6 +160,8 @@ pub struct Colormap {
     /// 256 RGBA entries; entry 0 is zero density (transparent).
     pub lut: Vec<[u8; 4]>,
     pub background: Option<[u8; 4]>,
+    /// The last stop's count, kept at hand for [`Colormap::index`].
+    max_count: f32,
 }
 
 impl Colormap {
@@ -176,6 +178,7 @@ impl Colormap {
             })
             .collect();
         Colormap {
+            max_count: gradient.max_count(),
             gradient,
             lut,
             background,
@@ -186,7 +189,7 @@ impl Colormap {
     #[inline]
     pub fn index(&self, fixed: u32) -> u8 {
         let d = fixed as f32 / DENSITY_ONE as f32;
-        let t = (d / self.gradient.max_count()).sqrt();
+        let t = (d / self.max_count).sqrt();
         (t * 255.0 + 0.5).min(255.0) as u8
     }
 
