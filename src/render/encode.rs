@@ -141,9 +141,20 @@ pub fn png_bytes(img: &RgbaImage, fast: bool) -> Result<Vec<u8>, EncodeError> {
     Ok(buf)
 }
 
-/// Decodes an RGBA8 PNG (tests and tools read back what we wrote).
+/// Decodes a PNG as stored (tests and tools read back what we wrote).
 pub fn read_png(bytes: &[u8]) -> Result<RgbaImage, png::DecodingError> {
-    let mut reader = png::Decoder::new(std::io::Cursor::new(bytes)).read_info()?;
+    decode(bytes, png::Transformations::IDENTITY)
+}
+
+/// The pixels of a PNG after `transformations`, in `RgbaImage`'s shape
+/// (whatever the channels: the caller knows what it asked for).
+fn decode(
+    bytes: &[u8],
+    transformations: png::Transformations,
+) -> Result<RgbaImage, png::DecodingError> {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    decoder.set_transformations(transformations);
+    let mut reader = decoder.read_info()?;
     let mut data = vec![0; reader.output_buffer_size().unwrap_or(0)];
     let info = reader.next_frame(&mut data)?;
     data.truncate(info.buffer_size());
@@ -181,17 +192,10 @@ pub fn indexed_png(d: &super::Density, cm: &super::Colormap) -> Result<Vec<u8>, 
 
 /// Expands an indexed or RGBA PNG to RGBA (what a browser would show).
 pub fn read_png_rgba(bytes: &[u8]) -> Result<RgbaImage, png::DecodingError> {
-    let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
-    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::ALPHA);
-    let mut reader = decoder.read_info()?;
-    let mut data = vec![0; reader.output_buffer_size().unwrap_or(0)];
-    let info = reader.next_frame(&mut data)?;
-    data.truncate(info.buffer_size());
-    Ok(RgbaImage {
-        width: info.width,
-        height: info.height,
-        data,
-    })
+    decode(
+        bytes,
+        png::Transformations::EXPAND | png::Transformations::ALPHA,
+    )
 }
 
 #[cfg(test)]

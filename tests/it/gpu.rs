@@ -2,7 +2,7 @@
 //! the GPU. Runs on whatever adapter exists (lavapipe in CI); without one
 //! the tests skip loudly, unless HOTPOT_REQUIRE_GPU=1 makes that a failure.
 
-use crate::support::{corpus_dir, densify, scene, winding};
+use crate::support::{corpus_dir, densify, max_diff, rel_diff, scene, winding};
 use hotpot::geo::{LonLatBounds, WorldPoint, lonlat_to_unit};
 use hotpot::render::colormap::{Colormap, Gradient};
 use hotpot::render::cpu::CpuRenderer;
@@ -44,23 +44,7 @@ pub fn rgba_error(a: &RgbaImage, b: &RgbaImage) -> (f64, u8) {
 /// Density error relative to the total, and the largest pixel difference
 /// in visits.
 fn density_error(a: &Density, b: &Density) -> (f64, f32) {
-    let diff: f64 = a
-        .data
-        .iter()
-        .zip(&b.data)
-        .map(|(&x, &y)| x.abs_diff(y) as f64)
-        .sum();
-    let max = a
-        .data
-        .iter()
-        .zip(&b.data)
-        .map(|(&x, &y)| x.abs_diff(y))
-        .max()
-        .unwrap_or(0);
-    (
-        diff / a.data.iter().map(|&v| v as f64).sum::<f64>().max(1.0),
-        max as f32 / 1024.0,
-    )
+    (rel_diff(a, b), max_diff(a, b))
 }
 
 /// Tolerances for GPU vs CPU: f32 on the device vs f64 positions on the

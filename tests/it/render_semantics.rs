@@ -1,7 +1,7 @@
 //! The rendering rules of DESIGN.md, checked on the CPU reference renderer:
 //! sampling-rate invariance, seams, placement, transparency.
 
-use crate::support::{densify, render, scene, winding};
+use crate::support::{densify, max_diff, rel_diff, render, scene, winding};
 use hotpot::geo::{LonLatBounds, lonlat_to_unit};
 use hotpot::render::colormap::{Colormap, Gradient};
 use hotpot::render::cpu::CpuRenderer;
@@ -15,16 +15,6 @@ fn area() -> View {
         north: 52.535,
     };
     View::for_rect(b.to_unit(), 600, 500)
-}
-
-fn rel_diff(a: &Density, b: &Density) -> f64 {
-    let diff: f64 = a
-        .data
-        .iter()
-        .zip(&b.data)
-        .map(|(&x, &y)| (x as f64 - y as f64).abs())
-        .sum();
-    diff / a.data.iter().map(|&v| v as f64).sum::<f64>()
 }
 
 /// Each pixel replaced by the sum of its 3x3 neighbourhood: differences
@@ -46,17 +36,6 @@ fn box3(d: &Density) -> Density {
         }
     }
     out
-}
-
-fn max_diff(a: &Density, b: &Density) -> f32 {
-    let m = a
-        .data
-        .iter()
-        .zip(&b.data)
-        .map(|(&x, &y)| x.abs_diff(y))
-        .max()
-        .unwrap_or(0);
-    m as f32 / 1024.0
 }
 
 /// The same road sampled ten times as often gives the same picture. Both

@@ -80,3 +80,26 @@ pub fn densify(points: &[(f64, f64)], k: usize) -> Vec<(f64, f64)> {
     out.extend(points.last());
     out
 }
+
+/// Sum of absolute pixel differences over the total of `a`.
+pub fn rel_diff(a: &Density, b: &Density) -> f64 {
+    let diff: f64 = a
+        .data
+        .iter()
+        .zip(&b.data)
+        .map(|(&x, &y)| x.abs_diff(y) as f64)
+        .sum();
+    diff / a.data.iter().map(|&v| v as f64).sum::<f64>().max(1.0)
+}
+
+/// The largest difference of one pixel, in visits.
+pub fn max_diff(a: &Density, b: &Density) -> f32 {
+    let m = a
+        .data
+        .iter()
+        .zip(&b.data)
+        .map(|(&x, &y)| x.abs_diff(y))
+        .max()
+        .unwrap_or(0);
+    m as f32 / hotpot::render::DENSITY_ONE as f32
+}
