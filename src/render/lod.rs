@@ -124,7 +124,7 @@ pub fn simplify(points: &[WorldPoint], level: u8, out: &mut Vec<WorldPoint>) {
 
 /// Segments per run: short enough that culling by a run's box is tight,
 /// long enough that per-run bookkeeping stays small.
-pub const RUN_SEGS: usize = 64;
+pub const RUN_SEGS: usize = 16;
 
 /// A run of a polyline: points `first..=last`, of which the first (`lead`)
 /// and last (`tail`) may be context from the neighbouring runs.
@@ -282,44 +282,30 @@ pub fn reach_rect(job: &super::RenderJob) -> [f64; 4] {
 mod tests {
     #[test]
     fn runs_overlap_by_context_points() {
-        let spans: Vec<RunSpan> = run_spans(150).collect();
-        assert_eq!(spans.len(), 3);
+        const R: usize = RUN_SEGS;
+        // 2R + 5 segments: two full runs and a short one.
+        let spans: Vec<RunSpan> = run_spans(2 * R + 6).collect();
+        let span = |first, last, lead, tail| RunSpan {
+            first,
+            last,
+            lead,
+            tail,
+        };
         assert_eq!(
-            spans[0],
-            RunSpan {
-                first: 0,
-                last: 65,
-                lead: false,
-                tail: true
-            }
+            spans,
+            vec![
+                span(0, R + 1, false, true),
+                span(R - 1, 2 * R + 1, true, true),
+                span(2 * R - 1, 2 * R + 5, true, false)
+            ]
         );
         assert_eq!(
-            spans[1],
-            RunSpan {
-                first: 63,
-                last: 129,
-                lead: true,
-                tail: true
-            }
+            spans.iter().map(RunSpan::segs).collect::<Vec<_>>(),
+            vec![R, R, 5]
         );
-        assert_eq!(
-            spans[2],
-            RunSpan {
-                first: 127,
-                last: 149,
-                lead: true,
-                tail: false
-            }
-        );
-        assert_eq!(spans.iter().map(RunSpan::segs).sum::<usize>(), 149);
         assert_eq!(
             run_spans(1).collect::<Vec<_>>(),
-            vec![RunSpan {
-                first: 0,
-                last: 0,
-                lead: false,
-                tail: false
-            }]
+            vec![span(0, 0, false, false)]
         );
         assert_eq!(run_spans(0).count(), 0);
     }

@@ -69,6 +69,8 @@ pub fn app(
         );
     }
     let store = Store::open(&opts.db)?;
+    // Read before loading: a change landing in between is seen next time.
+    let generation = store.generation()?;
     let scene = Arc::new(RwLock::new(Arc::new(Scene::load(&store, None, None)?)));
     let worker = WorkerHandle::spawn(renderer);
     let state = Arc::new(AppState {
@@ -86,6 +88,7 @@ pub fn app(
         upload_lock: tokio::sync::Mutex::new(()),
         filtered: Mutex::new(HashMap::new()),
         filtered_tick: Default::default(),
+        loaded_generation: std::sync::atomic::AtomicU64::new(generation),
     });
     let router = Router::new()
         .route("/", get(page::index))
@@ -148,7 +151,13 @@ pub async fn watch_database(state: Arc<AppState>, every: std::time::Duration) {
             .ok()?
             .ok()
     };
-    let mut last = generation(state.db.clone()).await;
+    // The generation the scene was loaded at, not the one when watching
+    // starts: a change made in between must not go unnoticed.
+    let mut last = Some(
+        state
+            .loaded_generation
+            .load(std::sync::atomic::Ordering::Relaxed),
+    );
     loop {
         tokio::time::sleep(every).await;
         let now = generation(state.db.clone()).await;

@@ -29,6 +29,8 @@ pub struct AppState {
     /// Scenes of the filters asked for lately, by their canonical text.
     pub filtered: Mutex<HashMap<String, (Arc<Scene>, u64)>>,
     pub filtered_tick: std::sync::atomic::AtomicU64,
+    /// The database generation the scene was loaded at.
+    pub loaded_generation: std::sync::atomic::AtomicU64,
 }
 
 /// Filtered scenes kept; each is a subset of the whole, sharing nothing.

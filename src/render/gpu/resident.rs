@@ -176,21 +176,25 @@ mod tests {
             },
         );
         let segs: Vec<u32> = d.runs.iter().map(|r| r.seg_count).collect();
-        assert_eq!(
-            segs,
-            vec![64, 64, 21, 1],
-            "149 segments in three runs, then a dot"
-        );
+        let r = lod::RUN_SEGS;
+        let mut want: Vec<u32> = (0..149).step_by(r).map(|s| r.min(149 - s) as u32).collect();
+        want.push(1);
+        assert_eq!(segs, want, "149 segments in runs, then a dot");
         assert_eq!(d.runs[0].flags, RUN_HAS_NEXT);
         assert_eq!(d.runs[1].flags, RUN_HAS_PREV | RUN_HAS_NEXT);
-        assert_eq!(d.runs[2].flags, RUN_HAS_PREV);
-        // The second run starts at point 64 of the polyline, its origin.
-        let r = d.runs[1];
-        assert_eq!(d.points[r.point_start as usize], [0.0, 0.0]);
-        assert_eq!(d.meta[1].origin, line(150)[64]);
+        assert_eq!(d.runs[segs.len() - 2].flags, RUN_HAS_PREV);
+        // The second run starts at point RUN_SEGS of the polyline, its origin.
+        let second = d.runs[1];
+        assert_eq!(d.points[second.point_start as usize], [0.0, 0.0]);
+        assert_eq!(d.meta[1].origin, line(150)[r]);
+        let before = if r.is_multiple_of(2) {
+            [-4096.0, 4096.0]
+        } else {
+            [-4096.0, -4096.0]
+        };
         assert_eq!(
-            d.points[r.point_start as usize - 1],
-            [-4096.0, 4096.0],
+            d.points[second.point_start as usize - 1],
+            before,
             "context point before"
         );
     }
