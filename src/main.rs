@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "hotpot", version, about = "Personal GPS heatmaps: import activities, render posters", long_about = None)]
+#[command(name = "hotpot", version, about = "Personal GPS heatmaps: import activities, render posters, serve map tiles", long_about = None)]
 struct Cli {
     /// SQLite database file.
     #[arg(
@@ -175,6 +175,7 @@ struct ServeArgs {
     /// Address to listen on (0.0.0.0 to serve the network).
     #[arg(long, default_value = "127.0.0.1")]
     host: std::net::IpAddr,
+    /// Port to listen on.
     #[arg(long, default_value_t = 8080)]
     port: u16,
     /// Memory for encoded tiles, in MB.
