@@ -506,29 +506,34 @@ fn demo(backend: Backend, args: DemoArgs) -> Result<ExitCode> {
         },
     )?;
     let output = args.dir.join("heatmap.png");
+    let region = args.dir.join("region.png");
     let mut style = args.style;
     // A heatmap glows best on black; the user's --background still wins.
     style.background.get_or_insert_with(|| "000".into());
-    let render_args = RenderArgs {
+    let (lat, lon) = hotpot::demo::ANCHOR;
+    let poster = |output: &Path, center: Option<String>| RenderArgs {
         bounds: None,
-        fit: true,
+        fit: center.is_none(),
         margin: None,
-        center: None,
-        zoom: None,
+        zoom: center.as_ref().map(|_| 13.5),
+        center,
         width: Some(args.width),
         height: None,
         size: None,
         dpi: None,
         raw: None,
-        output: output.clone(),
-        style,
+        output: output.to_owned(),
+        style: style.clone(),
         filter: manage::FilterArgs::default(),
     };
-    render(&db, backend, render_args)?;
+    // The city where most rides start, and everything.
+    render(&db, backend, poster(&output, Some(format!("{lat},{lon}"))))?;
+    render(&db, backend, poster(&region, None))?;
     stats(&db, StatsArgs { json: false })?;
     println!(
-        "\nopen {} to see the poster; explore further with:",
-        output.display()
+        "\nopen {} (the city) and {} (all rides); explore further with:",
+        output.display(),
+        region.display()
     );
     println!(
         "  hotpot --db {} render --fit --width 4096 --palette blue -o big.png",
