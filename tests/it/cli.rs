@@ -151,3 +151,26 @@ fn bad_arguments_get_clear_errors() {
         );
     }
 }
+
+#[test]
+fn demo_runs_on_a_fresh_machine() {
+    let dir = TempDir::new("cli-demo");
+    let out = Command::new(env!("CARGO_BIN_EXE_hotpot"))
+        .args(["--backend", "cpu", "demo", "--width", "512", "--dir"])
+        .arg(dir.path().join("demo"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("360 activities added"), "{stdout}");
+    assert!(stdout.contains("0 files failed"), "{stdout}");
+    for name in ["heatmap.png", "region.png"] {
+        let img = hotpot::render::encode::read_png(
+            &std::fs::read(dir.path().join("demo").join(name)).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(img.width, 512);
+        let lit = img.data.chunks(4).filter(|p| p[0] > 100).count();
+        assert!(lit > 2000, "{name}: {lit} bright pixels");
+    }
+}
