@@ -5,14 +5,13 @@
 
 mod common;
 
-use hotpot::demo::{DemoConfig, generate};
+use hotpot::demo::DemoConfig;
 use hotpot::geo::lonlat_to_unit;
-use hotpot::ingest::activity::prepare;
 use hotpot::render::Renderer;
 use hotpot::render::cpu::CpuRenderer;
 use hotpot::render::gpu::{AdapterChoice, GpuContext, GpuRenderer};
 use hotpot::serve::{ServeOptions, app};
-use hotpot::store::{SourceFile, Store};
+use hotpot::store::Store;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,20 +23,7 @@ fn main() {
     if !db.exists() {
         std::fs::create_dir_all(common::root()).unwrap();
         let mut store = Store::open(&db).unwrap();
-        let rows: Vec<_> = generate(&DemoConfig::default())
-            .iter()
-            .map(|a| prepare(a, "demo"))
-            .collect();
-        store
-            .insert_batch(&[(
-                SourceFile {
-                    path: "demo".into(),
-                    size: 0,
-                    mtime_ns: 0,
-                },
-                rows,
-            )])
-            .unwrap();
+        hotpot::demo::store_into(&mut store, &DemoConfig::default()).unwrap();
     }
     encoding(&db);
     let which = std::env::var("HOTPOT_BENCH_BACKEND").unwrap_or_else(|_| "both".into());

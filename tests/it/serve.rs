@@ -3,14 +3,13 @@
 
 use crate::import::{TempDir, ride};
 use hotpot::filter::Filter;
-use hotpot::ingest::activity::prepare;
 use hotpot::render::colormap::{Colormap, Gradient};
 use hotpot::render::cpu::CpuRenderer;
 use hotpot::render::encode::{indexed_png, read_png_rgba};
 use hotpot::render::{RenderJob, Renderer, View};
 use hotpot::scene::Scene;
 use hotpot::serve::{ServeOptions, app};
-use hotpot::store::{SourceFile, Store};
+use hotpot::store::Store;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -31,20 +30,7 @@ fn server(name: &str, tweak: impl FnOnce(&mut ServeOptions)) -> TestServer {
         runs: 10,
         ..Default::default()
     };
-    let rows: Vec<_> = hotpot::demo::generate(&cfg)
-        .iter()
-        .map(|a| prepare(a, "demo"))
-        .collect();
-    store
-        .insert_batch(&[(
-            SourceFile {
-                path: "demo".into(),
-                size: 0,
-                mtime_ns: 0,
-            },
-            rows,
-        )])
-        .unwrap();
+    hotpot::demo::store_into(&mut store, &cfg).unwrap();
     let mut opts = ServeOptions {
         db: db.clone(),
         cache_mb: 64,
