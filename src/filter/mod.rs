@@ -68,6 +68,27 @@ mod eval;
 mod parse;
 mod sql;
 
+/// The fuzz and agreement tests' generator, shared by parse.rs and sql.rs.
+#[cfg(test)]
+mod test_rng {
+    /// A small deterministic xorshift generator, so that the fuzz runs are
+    /// the same every time and need no crate.
+    pub struct Rng(pub u64);
+
+    impl Rng {
+        pub fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+
+        pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+            &items[self.below(items.len())]
+        }
+    }
+}
+
 use std::fmt;
 
 /// A parsed filter. Its `Display` form is canonical and parses back to an

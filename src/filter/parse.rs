@@ -726,22 +726,7 @@ mod tests {
         assert!(matches!(parse(&long), Ok(Expr::And(list)) if list.len() == 50_000));
     }
 
-    /// A small deterministic generator, so that the fuzz runs are the same
-    /// every time and need no crate.
-    struct Rng(u64);
-
-    impl Rng {
-        fn below(&mut self, n: usize) -> usize {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 % n as u64) as usize
-        }
-
-        fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-            &items[self.below(items.len())]
-        }
-    }
+    use crate::filter::test_rng::Rng;
 
     /// Whatever the input, parsing returns; and whatever parses prints back
     /// to the same filter.
