@@ -64,9 +64,13 @@
 //! key and value bound as a parameter; [`Filter::matches`] evaluates the same
 //! filter in memory. Both give the same answer: the tests hold them to it.
 
+mod alias;
 mod eval;
+mod keys;
 mod parse;
 mod sql;
+
+pub use alias::NAMES as HOTPOT_NAMES;
 
 /// The fuzz and agreement tests' generator, shared by parse.rs and sql.rs.
 #[cfg(test)]
@@ -105,6 +109,34 @@ pub struct FilterError {
     /// 1-based, in characters; one past the end for "unexpected end".
     pub column: usize,
     pub message: String,
+    pub kind: FilterErrorKind,
+}
+
+/// What kind of mistake a [`FilterError`] is. Both are the user's to fix
+/// (a server answers 400 to either); `TooLarge` says a limit was hit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FilterErrorKind {
+    /// Not the filter language.
+    Syntax,
+    /// Well-formed but over one of the [`limits`]; the message names it.
+    TooLarge,
+}
+
+/// Sizes a filter may not exceed. Without them a filter of a thousand
+/// conditions reached SQLite and failed there ("Expression tree is too
+/// large", a 500 on the server); now the parser refuses it and says why.
+pub mod limits {
+    /// Conditions in one filter: comparisons, `like`s, `has?`s, and each
+    /// value of an `in` list. The SQL of a filter this size, written as a
+    /// balanced tree, stays far inside SQLite's expression depth (1000) and
+    /// bound-parameter (32766) limits: see `sql.rs`'s tests.
+    pub const MAX_CONDITIONS: usize = 1000;
+    /// Values in one `in` list (it can hold all of `MAX_CONDITIONS`).
+    pub const MAX_IN_VALUES: usize = MAX_CONDITIONS;
+    /// Parentheses and `!` nested inside each other, so that no input can
+    /// overflow the stack of the parser or of the code that walks the tree.
+    pub const MAX_DEPTH: usize = 64;
 }
 
 /// `And`/`Or` hold flat lists so that a long chain of `&&` is a wide tree,
@@ -222,6 +254,7 @@ impl Filter {
                 message: format!(
                     "expected a date like 2024-01-01 or 2024-01-01T08:00:00Z, found {date:?}"
                 ),
+                kind: FilterErrorKind::Syntax,
             });
         }
         let expr = Expr::Cmp {
@@ -406,16 +439,19 @@ mod tests {
         let err = FilterError {
             column: 5,
             message: String::new(),
+            kind: FilterErrorKind::Syntax,
         };
         assert_eq!(err.render_caret("\ta =\n"), "\ta =\n\t   ^");
         let err = FilterError {
             column: 10,
             message: String::new(),
+            kind: FilterErrorKind::Syntax,
         };
         assert_eq!(err.render_caret("a = 1\n&& !"), "&& !\n   ^");
         let err = FilterError {
             column: usize::MAX,
             message: String::new(),
+            kind: FilterErrorKind::Syntax,
         };
         assert_eq!(err.render_caret("a ="), "a =\n   ^");
     }
