@@ -7,10 +7,10 @@
 use crate::cli::text;
 use crate::import::{TempDir, ride};
 use hotpot::filter::{Filter, FilterErrorKind, limits};
-use hotpot::ingest::fit_write::write_fit;
 use hotpot::ingest::types::ActivityKind;
 use hotpot::serve::style::{StyleQuery, TileStyle};
 use hotpot::store::Store;
+use hotpot_demo::fit_write::write_fit;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
