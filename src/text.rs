@@ -25,15 +25,13 @@ pub fn sanitize(s: &str) -> Cow<'_, str> {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len().min(MAX_CHARS * 4) + 4);
-    let mut shown = 0;
-    for c in s.chars() {
+    // An escape counts as one character: the cap is about what the source
+    // holds, and an escaped name stays recognisable.
+    for (shown, c) in s.chars().enumerate() {
         if shown == MAX_CHARS {
             out.push('…');
             break;
         }
-        // An escape counts as one character: the cap is about what the
-        // source holds, and an escaped name stays recognisable.
-        shown += 1;
         if needs_escape(c) {
             let _ = write!(out, "{}", c.escape_default());
         } else {

@@ -6,6 +6,7 @@ use super::state::AppState;
 use crate::ingest::{activity, parse_bytes};
 use crate::store::track::Track;
 use crate::store::{InsertOutcome, SourceFile, Store};
+use crate::text::cap;
 use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -111,7 +112,7 @@ fn import(
         .map_or(0, |d| d.as_nanos() as i64);
     for (name, bytes) in files {
         let mut out = FileOutcome {
-            file: name.clone(),
+            file: cap(&name).into_owned(),
             added: 0,
             duplicates: 0,
             points: 0,
@@ -119,7 +120,8 @@ fn import(
             error: None,
         };
         match parse_bytes(&name, &bytes) {
-            Err(e) => out.error = Some(e.to_string()),
+            // JSON escapes control characters; the length is capped here.
+            Err(e) => out.error = Some(cap(&e.to_string()).into_owned()),
             Ok(parsed) => {
                 let source = format!("upload/{name}");
                 let rows: Vec<_> = parsed
@@ -146,7 +148,11 @@ fn import(
                         InsertOutcome::Duplicate { .. } => out.duplicates += 1,
                     }
                 }
-                out.warnings = parsed.warnings;
+                out.warnings = parsed
+                    .warnings
+                    .iter()
+                    .map(|w| cap(w).into_owned())
+                    .collect();
             }
         }
         outcomes.push(out);
