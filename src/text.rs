@@ -51,7 +51,8 @@ pub fn cap(s: &str) -> Cow<'_, str> {
     }
 }
 
-fn needs_escape(c: char) -> bool {
+/// Characters [`sanitize`] escapes.
+pub(crate) fn needs_escape(c: char) -> bool {
     c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 

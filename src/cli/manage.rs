@@ -86,11 +86,16 @@ pub enum MaskCommand {
     /// Hide everything within a radius of a place, in every output.
     Add {
         name: String,
-        /// The centre as LAT,LON (`--latlng` as in erik/hotpot).
-        #[arg(long, visible_alias = "latlng", allow_hyphen_values = true)]
+        /// The centre as LAT,LON (`-l`/`--latlng` as in erik/hotpot).
+        #[arg(
+            long,
+            short = 'l',
+            visible_alias = "latlng",
+            allow_hyphen_values = true
+        )]
         center: String,
         /// Radius: 500 (metres), 500m, 0.5km, 0.3mi, 1000ft.
-        #[arg(long, default_value = "500m", allow_hyphen_values = true)]
+        #[arg(short, long, default_value = "500m", allow_hyphen_values = true)]
         radius: String,
     },
     /// List the masks.

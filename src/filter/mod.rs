@@ -123,6 +123,10 @@ pub enum FilterErrorKind {
     TooLarge,
 }
 
+/// Characters shown either side of an error's column by
+/// [`FilterError::render_caret`].
+pub const CARET_CONTEXT: usize = 60;
+
 /// Sizes a filter may not exceed. Without them a filter of a thousand
 /// conditions reached SQLite and failed there ("Expression tree is too
 /// large", a 500 on the server); now the parser refuses it and says why.
@@ -276,6 +280,10 @@ impl std::str::FromStr for Filter {
 
 impl FilterError {
     /// The line of `input` holding the error, and a `^` under its column.
+    /// At most [`CARET_CONTEXT`] characters either side of the column are
+    /// shown (a 50,000-character filter gives a short message), and control
+    /// characters escaped as [`crate::text::sanitize`] does, the caret
+    /// still lined up under them.
     pub fn render_caret(&self, input: &str) -> String {
         let offset = self.column.saturating_sub(1);
         let mut line_start = 0;
@@ -284,19 +292,38 @@ impl FilterError {
                 line_start = i + 1;
             }
         }
-        let line: String = input
+        let line: Vec<char> = input
             .chars()
             .skip(line_start)
             .take_while(|&c| c != '\n')
             .collect();
-        // Tabs stay tabs so that the caret lines up however wide they show;
-        // a column past the end points just after it.
-        let pad: String = line
-            .chars()
-            .map(|c| if c == '\t' { '\t' } else { ' ' })
-            .take(offset - line_start)
-            .collect();
-        format!("{line}\n{pad}^")
+        // A column past the end points just after it.
+        let at = (offset - line_start).min(line.len());
+        let from = at.saturating_sub(CARET_CONTEXT);
+        let to = (at + CARET_CONTEXT).min(line.len());
+        let (mut shown, mut pad) = (String::new(), String::new());
+        if from > 0 {
+            shown.push('…');
+            pad.push(' ');
+        }
+        for (i, &c) in line[from..to].iter().enumerate() {
+            let text = match c {
+                // Tabs stay tabs so that the caret lines up however wide
+                // they show.
+                '\t' => "\t".to_string(),
+                c if crate::text::needs_escape(c) => c.escape_default().to_string(),
+                c => c.to_string(),
+            };
+            if from + i < at {
+                let blank = if c == '\t' { '\t' } else { ' ' };
+                pad.extend(std::iter::repeat_n(blank, text.chars().count()));
+            }
+            shown.push_str(&text);
+        }
+        if to < line.len() {
+            shown.push('…');
+        }
+        format!("{shown}\n{pad}^")
     }
 }
 
@@ -454,6 +481,25 @@ mod tests {
             kind: FilterErrorKind::Syntax,
         };
         assert_eq!(err.render_caret("a ="), "a =\n   ^");
+    }
+
+    #[test]
+    fn caret_shows_a_window_of_long_filters_and_escapes_controls() {
+        let long = vec!["a = 1"; 900].join(" && ") + " && @";
+        let err = Filter::parse(&long).unwrap_err();
+        let shown = err.render_caret(&long);
+        let (line, caret) = shown.split_once('\n').unwrap();
+        assert!(line.starts_with('…') && line.ends_with('@'), "{line}");
+        assert_eq!(line.chars().count(), CARET_CONTEXT + 2);
+        assert_eq!(caret.chars().count(), CARET_CONTEXT + 2, "under the @");
+
+        let input = "title = \"\x1b[2J\" && @";
+        let err = Filter::parse(input).unwrap_err();
+        let shown = err.render_caret(input);
+        assert_eq!(
+            shown,
+            "title = \"\\u{1b}[2J\" && @\n                       ^"
+        );
     }
 
     #[test]

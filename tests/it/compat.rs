@@ -233,10 +233,19 @@ fn mask_add_takes_hotpots_latlng_and_bare_metres() {
         ],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = hotpot(
+        &db,
+        &["mask", "add", "work", "-l", "-33.9,151.2", "-r", "250"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
     let out = hotpot(&db, &["mask", "list"]);
     let listed = text(&out.stdout);
     assert!(
         listed.contains("52.50000,13.40000") && listed.contains("500 m"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("-33.90000,151.20000") && listed.contains("250 m"),
         "{listed}"
     );
 }
