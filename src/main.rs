@@ -8,7 +8,7 @@ mod manage;
 use anyhow::{Context, Result, bail};
 use clap::{ArgGroup, Args, Parser, Subcommand};
 use hotpot::geo::{LonLatBounds, UnitRect};
-use hotpot::ingest::import::{ImportOptions, ImportReport, import_paths};
+use hotpot::ingest::importer::{ImportOptions, ImportReport, Importer};
 use hotpot::ingest::join::read_join_csv;
 use hotpot::render::backend::{self, Backend, Workload};
 use hotpot::render::colormap::{self, Colormap, Gradient};
@@ -195,6 +195,10 @@ struct ServeArgs {
     /// Answer empty tiles with 204 No Content instead of a transparent PNG.
     #[arg(long)]
     empty_204: bool,
+    /// Cut this distance off the start and end of every uploaded activity,
+    /// e.g. 300m or 0.2mi (as `import --trim`).
+    #[arg(long, value_parser = parse_distance)]
+    trim: Option<f64>,
 }
 
 #[derive(Args)]
@@ -247,7 +251,7 @@ fn import(db: &Path, args: ImportArgs) -> Result<ExitCode> {
         progress: std::io::stderr().is_terminal(),
         trim_m: args.trim,
     };
-    let report = import_paths(&mut store, &args.paths, &opts)?;
+    let report = Importer::new(&mut store, opts).import_paths(&args.paths)?;
     print_import_report(&report);
     if let Some(csv) = &args.join {
         let rows = read_join_csv(csv)?;
@@ -587,6 +591,7 @@ fn serve(db: &Path, backend: Backend, args: ServeArgs) -> Result<ExitCode> {
         upload_token: args.upload_token.filter(|t| !t.is_empty()),
         max_upload_mb: args.max_upload_mb,
         empty_204: args.empty_204,
+        upload_trim_m: args.trim,
     };
     let renderer = backend::renderer(backend, Workload::Tiles)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
