@@ -69,7 +69,9 @@ enum Command {
 
 #[derive(Args)]
 struct ImportArgs {
-    /// Files or directories (searched recursively for .gpx .tcx .fit, also .gz).
+    /// Files or directories (searched recursively for .gpx .tcx .fit, also
+    /// .gz, following symlinks once). Only regular files of at most 1 GiB
+    /// are read (and at most 1 GiB once decompressed).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
     /// A Strava export's activities.csv whose columns are merged into each

@@ -118,6 +118,13 @@ impl<'a> Importer<'a> {
         let mut report = ImportReport::default();
         let files = walk::collect(paths, &mut report.walk_errors);
         report.files_found = files.len();
+        if files.is_empty() && report.walk_errors.is_empty() {
+            for p in paths {
+                report
+                    .warnings
+                    .push((p.clone(), "no GPX, TCX or FIT files here (also .gz)".into()));
+            }
+        }
 
         let mut todo = Vec::with_capacity(files.len());
         for path in files {
