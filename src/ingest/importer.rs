@@ -179,7 +179,7 @@ impl<'a> Importer<'a> {
             |(name, data)| Unit {
                 path: PathBuf::from(name),
                 stamp: SourceFile {
-                    path: name.clone(),
+                    path: name.clone().into_bytes(),
                     size: data.len() as u64,
                     mtime_ns: now,
                 },
@@ -209,7 +209,7 @@ impl<'a> Importer<'a> {
         let unit = Unit {
             path: PathBuf::from(source),
             stamp: SourceFile {
-                path: source.to_string(),
+                path: source.as_bytes().to_vec(),
                 size: 0,
                 mtime_ns: 0,
             },

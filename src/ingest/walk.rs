@@ -116,10 +116,25 @@ pub fn stamp(path: &Path) -> Result<SourceFile, String> {
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_nanos() as i64);
     Ok(SourceFile {
-        path: path.to_string_lossy().into_owned(),
+        path: path_key(path),
         size: meta.len(),
         mtime_ns,
     })
+}
+
+/// The skip table's key for a path: its raw bytes, so that two names that
+/// differ only in invalid UTF-8 stay two keys.
+fn path_key(path: &Path) -> Vec<u8> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        path.as_os_str().as_bytes().to_vec()
+    }
+    // Windows paths are UTF-16; only unpaired surrogates are lost here.
+    #[cfg(not(unix))]
+    {
+        path.to_string_lossy().into_owned().into_bytes()
+    }
 }
 
 /// The file's bytes; the error is the one-line reason.

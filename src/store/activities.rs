@@ -324,7 +324,8 @@ impl Store {
 /// A file as seen on disk, to recognise it on the next import.
 #[derive(Debug, Clone)]
 pub struct SourceFile {
-    pub path: String,
+    /// The path's raw bytes (on Unix; see `ingest::walk`), or a source name.
+    pub path: Vec<u8>,
     pub size: u64,
     pub mtime_ns: i64,
 }

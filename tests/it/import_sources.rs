@@ -191,3 +191,53 @@ fn a_folder_without_gps_files_says_so() {
     assert_eq!(r.warnings.len(), 1, "{r:?}");
     assert!(r.warnings[0].1.contains("no GPX, TCX or FIT files"));
 }
+
+#[cfg(unix)]
+#[test]
+fn names_that_differ_only_in_invalid_utf8_are_two_files() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = TempDir::new("walk-bytes");
+    let root = dir.path().join("acts");
+    std::fs::create_dir_all(&root).unwrap();
+    for (i, byte) in [0xfe_u8, 0xff].into_iter().enumerate() {
+        let bytes = [b'r', byte, b'.', b'g', b'p', b'x'];
+        let name = std::ffi::OsStr::from_bytes(&bytes);
+        let a = ride(52.0 + i as f64, 13.0, 20, 1_700_000_000_000 + i as i64);
+        std::fs::write(root.join(name), hotpot_demo::to_gpx(&a)).unwrap();
+    }
+    let mut store = Store::open(&dir.path().join("h.sqlite3")).unwrap();
+    let first = import_dir(&mut store, &root);
+    assert_eq!((first.files_read, first.activities_added), (2, 2));
+    // Both lossily read "r\u{FFFD}.gpx": one key, and one file re-read on
+    // every run.
+    let second = import_dir(&mut store, &root);
+    assert_eq!((second.files_unchanged, second.files_read), (2, 0));
+}
+
+#[test]
+fn files_read_before_the_byte_keys_are_still_known() {
+    let dir = TempDir::new("walk-migrate");
+    let root = dir.path().join("acts");
+    std::fs::create_dir_all(&root).unwrap();
+    let a = ride(52.0, 13.0, 20, 1_700_000_000_000);
+    std::fs::write(root.join("ride.gpx"), hotpot_demo::to_gpx(&a)).unwrap();
+    let db = dir.path().join("h.sqlite3");
+    import_dir(&mut Store::open(&db).unwrap(), &root);
+    // Turn the database back into schema 2, whose keys were TEXT.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE old (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+                           activities INTEGER NOT NULL, imported_at INTEGER NOT NULL);
+         INSERT INTO old SELECT CAST(path AS TEXT), size, mtime_ns, activities, imported_at FROM source_files;
+         DROP TABLE source_files; ALTER TABLE old RENAME TO source_files;
+         PRAGMA user_version = 2;",
+    )
+    .unwrap();
+    let kind: String = conn
+        .query_row("SELECT typeof(path) FROM source_files", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(kind, "text");
+    drop(conn);
+    let again = import_dir(&mut Store::open(&db).unwrap(), &root);
+    assert_eq!((again.files_unchanged, again.files_read), (1, 0));
+}
