@@ -7,6 +7,7 @@ mod corpus;
 mod crash;
 mod gpu;
 mod import;
+mod import_sources;
 mod manage;
 mod poster;
 mod privacy;
