@@ -226,8 +226,10 @@ struct StatsArgs {
 }
 
 fn main() -> ExitCode {
-    let _runtime_dir = runtime_dir::quiet_vulkan_loader();
+    // After parsing, which exits on --help and bad arguments without
+    // running destructors; before anything starts a thread.
     let cli = Cli::parse();
+    let _runtime_dir = runtime_dir::quiet_vulkan_loader();
     let level = match cli.verbose {
         0 => tracing::Level::WARN,
         1 => tracing::Level::INFO,

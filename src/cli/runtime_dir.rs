@@ -14,7 +14,8 @@
 
 use std::path::{Path, PathBuf};
 
-/// The directory made for the variable; removed when dropped.
+/// The directory made for the variable; removed when dropped, so only a
+/// killed process leaves it behind (empty) in the temp directory.
 pub struct RuntimeDir(Option<PathBuf>);
 
 impl Drop for RuntimeDir {
@@ -26,8 +27,8 @@ impl Drop for RuntimeDir {
 }
 
 /// Sets `XDG_RUNTIME_DIR` to a new private directory when it is unset or
-/// not absolute. Call first thing in `main`, before any thread starts:
-/// changing the environment is only sound while the process has one thread.
+/// not absolute. Call early in `main`, before any thread starts: changing
+/// the environment is only sound while the process has one thread.
 pub fn quiet_vulkan_loader() -> RuntimeDir {
     let usable = std::env::var_os("XDG_RUNTIME_DIR").is_some_and(|v| Path::new(&v).is_absolute());
     if usable {
@@ -36,8 +37,8 @@ pub fn quiet_vulkan_loader() -> RuntimeDir {
     let Some(dir) = make_private_dir() else {
         return RuntimeDir(None);
     };
-    // SAFETY: called at the start of `main`, while no other thread exists
-    // that could read the environment at the same time.
+    // SAFETY: called early in `main`, while no other thread exists that
+    // could read the environment at the same time.
     unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };
     RuntimeDir(Some(dir))
 }

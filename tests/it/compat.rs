@@ -124,11 +124,15 @@ fn filters_too_large_for_sqlite_are_refused_with_the_limit() {
         text(&out.stderr)
     );
     let err = Filter::parse(&over).unwrap_err();
-    assert_eq!(
-        err.kind,
-        FilterErrorKind::TooLarge,
-        "the server maps this to 400"
-    );
+    assert_eq!(err.kind, FilterErrorKind::TooLarge);
+    // The tile routes answer a style error with 400 and its text.
+    let q = StyleQuery {
+        filter: Some(over),
+        ..Default::default()
+    };
+    let msg = TileStyle::from_query(&q).unwrap_err();
+    assert!(msg.contains("more than 1000 conditions"), "{msg}");
+    assert!(msg.len() < 400, "the caret shows a window: {msg}");
 }
 
 #[test]
