@@ -9,8 +9,8 @@
 //! desktop session always sets the variable, so it is missing exactly where
 //! no compositor runs (ssh, cron, containers, CI). There hotpot points it
 //! at an empty private directory of its own (`hotpot-runtime-UID` in the
-//! temp directory): libwayland finds no socket
-//! there and stays quiet. (Checked on Mesa 22.3 lavapipe: unset, two lines;
+//! temp directory): libwayland finds no socket there and stays quiet.
+//! (Checked on Mesa 22.3 lavapipe: unset, empty or relative, two lines;
 //! set to an empty 0700 directory, none.)
 
 use std::path::{Path, PathBuf};
