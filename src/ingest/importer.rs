@@ -11,7 +11,7 @@
 //! ids and the same dedup decisions.
 
 use super::types::{Parsed, ParsedActivity};
-use super::{activity, parse_bytes, walk};
+use super::{activity, jumps, parse_bytes, walk};
 use crate::store::{InsertOutcome, NewActivity, SourceFile, Store, StoreError};
 use indicatif::ProgressBar;
 use rayon::prelude::*;
@@ -257,12 +257,18 @@ fn parse_prepare(
         .map_err(|e| e.to_string())
 }
 
-/// The steps every source shares between parsing and storing.
+/// The steps every source shares between parsing and storing: impossible
+/// jumps out, ends trimmed, rows built.
 fn prepare(
     source: &str,
     mut parsed: Parsed,
     trim_m: Option<f64>,
 ) -> (Vec<NewActivity>, Vec<String>) {
+    for a in &mut parsed.activities {
+        if let Some(w) = jumps::clean(a).warning() {
+            parsed.warnings.push(w);
+        }
+    }
     if let Some(m) = trim_m {
         // Trimming happens before anything is stored: the cut-off ends never
         // reach the database.

@@ -9,6 +9,7 @@ pub mod fit;
 pub mod gpx;
 pub mod importer;
 pub mod join;
+mod jumps;
 pub mod stats;
 pub mod tcx;
 pub mod time;

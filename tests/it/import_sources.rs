@@ -241,3 +241,62 @@ fn files_read_before_the_byte_keys_are_still_known() {
     let again = import_dir(&mut Store::open(&db).unwrap(), &root);
     assert_eq!((again.files_unchanged, again.files_read), (1, 0));
 }
+
+/// Distance and warnings of `files` imported into a fresh store.
+fn import_files(name: &str, files: Vec<(String, Vec<u8>)>) -> (f64, Vec<String>) {
+    let dir = TempDir::new(name);
+    let mut store = Store::open(&dir.path().join("h.sqlite3")).unwrap();
+    let r = Importer::new(&mut store, ImportOptions::default())
+        .import_bytes(files)
+        .unwrap();
+    assert!(r.failed.is_empty(), "{r:?}");
+    let km = store.summary().unwrap().distance_km;
+    (km, r.warnings.into_iter().map(|(_, w)| w).collect())
+}
+
+#[test]
+fn impossible_jumps_are_dropped_on_every_format() {
+    let dir = crate::support::corpus_dir().expect("the corpus is part of the repository");
+    let clean = std::fs::read_to_string(dir.join("gpx/georust-gpx__garmin-activity.gpx")).unwrap();
+    // Every 97th point moved to the southern hemisphere, as a flipped sign
+    // bit would.
+    let mut n = 0;
+    let corrupted = clean
+        .split("<trkpt lat=\"")
+        .enumerate()
+        .map(|(i, part)| {
+            if i > 0 && i % 97 == 0 {
+                n += 1;
+                format!("-{part}")
+            } else {
+                part.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("<trkpt lat=\"");
+    assert_eq!(n, 10);
+    let (want, none) = import_files("jumps-gpx-clean", vec![("a.gpx".into(), clean.into())]);
+    assert!(none.is_empty(), "{none:?}");
+    let (got, warnings) = import_files("jumps-gpx", vec![("a.gpx".into(), corrupted.into())]);
+    assert!(
+        (got - want).abs() < 0.01 * want,
+        "{got} km, clean {want} km"
+    );
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("10 points dropped"), "{warnings:?}");
+
+    // The same in a FIT file: a ride with three points on other continents.
+    let a = ride(47.0, 8.0, 300, 1_600_000_000_000);
+    let mut bad = a.clone();
+    bad.segments[0][100].lat = -47.0;
+    bad.segments[0][200].lon = 120.0;
+    bad.segments[0][201].lat = 10.0;
+    let fit = |a| hotpot_demo::fit_write::write_fit(a);
+    let (want, _) = import_files("jumps-fit-clean", vec![("a.fit".into(), fit(&a))]);
+    let (got, warnings) = import_files("jumps-fit", vec![("a.fit".into(), fit(&bad))]);
+    assert!(
+        (got - want).abs() < 0.01 * want,
+        "{got} km, clean {want} km"
+    );
+    assert!(warnings[0].contains("3 points dropped"), "{warnings:?}");
+}
