@@ -9,7 +9,7 @@ use hotpot::geo::lonlat_to_unit;
 use hotpot::ingest::importer::{ImportOptions, Importer};
 use hotpot::render::Renderer;
 use hotpot::render::cpu::CpuRenderer;
-use hotpot::render::gpu::{AdapterChoice, GpuContext, GpuRenderer};
+use hotpot::render::gpu::{GpuContext, GpuRenderer};
 use hotpot::serve::{ServeOptions, app};
 use hotpot::store::Store;
 use hotpot_demo::DemoConfig;
@@ -30,7 +30,7 @@ fn main() {
     }
     encoding(&db);
     let which = std::env::var("HOTPOT_BENCH_BACKEND").unwrap_or_else(|_| "both".into());
-    let gpu = GpuContext::new(AdapterChoice::Any).ok().map(Arc::new);
+    let gpu = GpuContext::new().ok().map(Arc::new);
     if which != "gpu" {
         run("cpu", &db, Box::new(CpuRenderer::new()));
     }

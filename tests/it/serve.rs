@@ -389,21 +389,12 @@ fn concurrent_requests_share_render_passes() {
 /// The map page in headless Chromium, with the heatmap tiles visible. The
 /// screenshot goes to target/map-page.png for people to look at.
 #[test]
+#[cfg_attr(
+    hotpot_no_chromium,
+    ignore = "no Chromium on the PATH: apt-get install chromium"
+)]
 fn map_page_shows_tiles_in_chromium() {
-    let Some(chromium) = ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|b| {
-            std::process::Command::new(b)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-    else {
-        eprintln!(
-            "SKIPPED: no Chromium found (apt-get install chromium) for the map page screenshot"
-        );
-        return;
-    };
+    let chromium = crate::support::chromium();
     let s = server("serve-chromium", |_| {});
     let out = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/map-page.png");
     let profile = TempDir::new("chromium-profile");
