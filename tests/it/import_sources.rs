@@ -304,3 +304,55 @@ fn impossible_jumps_are_dropped_on_every_format() {
     );
     assert!(warnings[0].contains("3 points dropped"), "{warnings:?}");
 }
+
+#[test]
+fn chained_fit_files_keep_every_part() {
+    let fit = hotpot_demo::fit_write::write_fit;
+    let mut run = ride(47.5, 8.5, 120, 1_600_100_000_000);
+    run.sport = Some("running".into());
+    let parts = [
+        fit(&ride(47.0, 8.0, 300, 1_600_000_000_000)),
+        fit(&run),
+        fit(&ride(46.0, 7.0, 200, 1_600_200_000_000)),
+    ];
+    let chained = parts.concat();
+    let dir = TempDir::new("fit-chain");
+    let mut store = Store::open(&dir.path().join("h.sqlite3")).unwrap();
+    let r = Importer::new(&mut store, ImportOptions::default())
+        .import_bytes(vec![("chain.fit".into(), chained)])
+        .unwrap();
+    assert_eq!(r.activities_added, 3, "{r:?}");
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    let points: Vec<u32> = store
+        .activities()
+        .unwrap()
+        .iter()
+        .map(|a| a.num_points)
+        .collect();
+    assert_eq!(points, vec![300, 120, 200]);
+}
+
+#[test]
+#[cfg_attr(
+    hotpot_no_corpus,
+    ignore = "the real-track corpus is not at ../shared/data/tracks"
+)]
+fn real_fit_files_chained_keep_every_part() {
+    let dir = crate::support::corpus_dir().join("fit");
+    let chained: Vec<u8> = [
+        "geo-activity-playground__2024-05-10-19-32-04.fit",
+        "gpsbabel__fit-sample.fit",
+        "gpsbabel__garmin-forerunner-10.fit",
+    ]
+    .iter()
+    .flat_map(|f| std::fs::read(dir.join(f)).unwrap())
+    .collect();
+    let tmp = TempDir::new("fit-chain-real");
+    let mut store = Store::open(&tmp.path().join("h.sqlite3")).unwrap();
+    let r = Importer::new(&mut store, ImportOptions::default())
+        .import_bytes(vec![("chain.fit".into(), chained)])
+        .unwrap();
+    // The counts each file gives alone (MANIFEST.tsv).
+    let points: Vec<u64> = r.files.iter().map(|f| f.points).collect();
+    assert_eq!((r.activities_added, points), (3, vec![1082 + 533 + 514]));
+}
