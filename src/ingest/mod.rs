@@ -5,6 +5,7 @@
 //! one way into the store, and [`walk`], which finds and reads files.
 
 pub mod activity;
+mod clock;
 pub mod fit;
 pub mod gpx;
 pub mod importer;
