@@ -2,6 +2,7 @@
 //! small machines); each module covers one area.
 
 mod cli;
+mod compat;
 mod corpus;
 mod crash;
 mod gpu;
