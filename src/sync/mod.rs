@@ -1,0 +1,83 @@
+//! Activities that arrive by themselves: Strava (OAuth, webhook events,
+//! backfill) and intervals.icu (originals on demand).
+//!
+//! Everything here is blocking (ureq): the CLI calls it directly, the server
+//! from its own worker thread or `spawn_blocking`. Activities are written
+//! only through the importer ([`import`]), the same path as files and
+//! uploads; this module adds the bookkeeping the services need (tokens, an
+//! event queue, which stored activity a service's activity became) in its
+//! own tables ([`db`]).
+
+pub mod db;
+pub mod http;
+pub mod import;
+pub mod intervals;
+pub mod status;
+pub mod strava;
+
+use crate::store::StoreError;
+
+/// Where the services live; tests point these at local fakes.
+pub const STRAVA_URL_ENV: &str = "HOTPOT_STRAVA_API_URL";
+pub const INTERVALS_URL_ENV: &str = "HOTPOT_INTERVALS_API_URL";
+const STRAVA_DEFAULT: &str = "https://www.strava.com";
+const INTERVALS_DEFAULT: &str = "https://intervals.icu";
+
+/// The Strava base URL: `HOTPOT_STRAVA_API_URL` or strava.com.
+pub fn strava_base_url() -> String {
+    env_url(STRAVA_URL_ENV, STRAVA_DEFAULT)
+}
+
+/// The intervals.icu base URL: `HOTPOT_INTERVALS_API_URL` or intervals.icu.
+pub fn intervals_base_url() -> String {
+    env_url(INTERVALS_URL_ENV, INTERVALS_DEFAULT)
+}
+
+fn env_url(var: &str, default: &str) -> String {
+    std::env::var(var)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| default.to_string())
+        .trim_end_matches('/')
+        .to_string()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("{url}: {message}")]
+    Http { url: String, message: String },
+    /// The service answered, but not with what its documentation promises.
+    #[error("{url}: unexpected answer: {message}")]
+    Malformed { url: String, message: String },
+    /// The token was refused (revoked in Strava's settings, or expired and
+    /// not refreshable): only a new authorization helps.
+    #[error(
+        "Strava refused the authorization for athlete {athlete} ({message}): run `hotpot strava-auth` again"
+    )]
+    StravaRevoked { athlete: i64, message: String },
+    #[error("not connected to Strava: run `hotpot strava-auth` first")]
+    NoStravaAthlete,
+    #[error("{0} is not set")]
+    MissingEnv(&'static str),
+    #[error("intervals.icu refused the API key (INTERVALS_ICU_API_KEY): {0}")]
+    IntervalsAuth(String),
+}
+
+impl SyncError {
+    /// Whether trying again later may succeed (network, 5xx, rate limits),
+    /// as opposed to an answer that will not change by itself.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, SyncError::Http { .. })
+    }
+}
+
+pub type Result<T, E = SyncError> = std::result::Result<T, E>;
+
+/// Seconds since the epoch, the unit of Strava's times.
+pub(crate) fn now_s() -> i64 {
+    crate::store::now_ms() / 1000
+}
