@@ -6,6 +6,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use hotpot::serve::sync_routes::{SyncOptions, SyncState, auth_router};
 use hotpot::store::Store;
+use hotpot::sync::FetchReport;
 use hotpot::sync::intervals::{self, Intervals};
 use hotpot::sync::strava::{Strava, backfill, webhook};
 use std::io::IsTerminal;
@@ -133,22 +134,7 @@ pub fn fetch(db: &Path, cmd: FetchCommand) -> Result<ExitCode> {
             let strava = strava_from_env(Some(bar.clone()));
             let r = backfill::backfill(&mut store, &strava, after, &bar)?;
             bar.finish_and_clear();
-            for (id, why) in &r.skipped {
-                eprintln!("skipped: strava {id}: {why}");
-            }
-            for (id, e) in &r.failed {
-                eprintln!("failed: strava {id}: {e}");
-            }
-            println!(
-                "{} activities listed: {} imported, {} already stored, {} seen before, {} skipped, {} failed",
-                r.listed,
-                r.imported,
-                r.duplicates,
-                r.already_known,
-                r.skipped.len(),
-                r.failed.len()
-            );
-            Ok(exit(r.failed.is_empty()))
+            Ok(print_report("strava", &r))
         }
         FetchCommand::IntervalsIcu { lookback } => {
             let iv = Intervals::from_env()?;
@@ -159,29 +145,30 @@ pub fn fetch(db: &Path, cmd: FetchCommand) -> Result<ExitCode> {
             );
             let r = intervals::fetch(&mut store, &iv, lookback, &bar)?;
             bar.finish_and_clear();
-            for (id, why) in &r.skipped {
-                eprintln!("skipped: intervals.icu {id}: {why}");
-            }
-            for (id, e) in &r.failed {
-                eprintln!("failed: intervals.icu {id}: {e}");
-            }
-            println!(
-                "{} activities listed: {} imported, {} already stored, {} seen before, {} skipped, {} failed",
-                r.listed,
-                r.imported,
-                r.duplicates,
-                r.already_known,
-                r.skipped.len(),
-                r.failed.len()
-            );
-            Ok(exit(r.failed.is_empty()))
+            Ok(print_report("intervals.icu", &r))
         }
     }
 }
 
-/// Soft failure: the run went through, but not every activity did.
-fn exit(all_ok: bool) -> ExitCode {
-    if all_ok {
+/// Skips and failures on stderr, the counts on stdout; a soft failure
+/// (exit 1) when some activity could not be read.
+fn print_report(service: &str, r: &FetchReport) -> ExitCode {
+    for (id, why) in &r.skipped {
+        eprintln!("skipped: {service} {id}: {why}");
+    }
+    for (id, e) in &r.failed {
+        eprintln!("failed: {service} {id}: {e}");
+    }
+    println!(
+        "{} activities listed: {} imported, {} already stored, {} seen before, {} skipped, {} failed",
+        r.listed,
+        r.imported,
+        r.duplicates,
+        r.already_known,
+        r.skipped.len(),
+        r.failed.len()
+    );
+    if r.failed.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

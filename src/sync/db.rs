@@ -150,7 +150,8 @@ pub fn finish_event(store: &mut Store, queue_id: i64, state: &str, result: &str)
 pub fn retry_event(store: &mut Store, queue_id: i64, result: &str) -> Result<i64> {
     let conn = store.conn_mut();
     conn.execute(
-        "UPDATE strava_events SET attempts = attempts + 1, result = ?2 WHERE id = ?1",
+        // Only while queued: another server's worker may have finished it.
+        "UPDATE strava_events SET attempts = attempts + 1, result = ?2 WHERE id = ?1 AND state = 'queued'",
         params![queue_id, result],
     )?;
     Ok(conn.query_row(

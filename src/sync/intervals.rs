@@ -9,7 +9,7 @@
 
 use super::http::{Api, Auth};
 use super::import::import_bytes;
-use super::{Result, SyncError, db};
+use super::{FetchReport, Result, SyncError, db};
 use crate::store::Store;
 use indicatif::ProgressBar;
 use serde_json::{Value, json};
@@ -20,16 +20,6 @@ pub const KEY_ENV: &str = "INTERVALS_ICU_API_KEY";
 pub struct Intervals {
     pub api: Api,
     key: String,
-}
-
-#[derive(Debug, Default, Clone, serde::Serialize)]
-pub struct FetchReport {
-    pub listed: usize,
-    pub imported: usize,
-    pub duplicates: usize,
-    pub already_known: usize,
-    pub skipped: Vec<(String, String)>,
-    pub failed: Vec<(String, String)>,
 }
 
 impl Intervals {

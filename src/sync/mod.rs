@@ -75,6 +75,21 @@ impl SyncError {
     }
 }
 
+/// What a fetch from a service did (`fetch strava`, `fetch intervals-icu`).
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct FetchReport {
+    pub listed: usize,
+    pub imported: usize,
+    /// Stored already (from a file, say) and now linked to the service.
+    pub duplicates: usize,
+    /// Handled by an earlier run: no download.
+    pub already_known: usize,
+    /// (service id, why) for activities without a usable track.
+    pub skipped: Vec<(String, String)>,
+    /// (service id, error) for activities that could not be read.
+    pub failed: Vec<(String, String)>,
+}
+
 pub type Result<T, E = SyncError> = std::result::Result<T, E>;
 
 /// Seconds since the epoch, the unit of Strava's times.

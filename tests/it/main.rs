@@ -12,3 +12,5 @@ mod privacy;
 mod render_semantics;
 mod serve;
 mod support;
+mod sync;
+mod sync_fake;

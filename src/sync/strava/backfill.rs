@@ -6,7 +6,7 @@
 //! (Ctrl-C, a rate limit for the day, a network failure) continues where it
 //! stopped. Activities seen before cost no request beyond the listing.
 
-use super::super::{Result, SyncError, db};
+use super::super::{FetchReport, Result, SyncError, db};
 use super::convert;
 use super::fetch::{self, Outcome};
 use super::{Strava, oauth};
@@ -16,19 +16,6 @@ use serde_json::{Value, json};
 
 /// The most Strava lists per page.
 const PER_PAGE: usize = 200;
-
-#[derive(Debug, Default, Clone, serde::Serialize)]
-pub struct BackfillReport {
-    pub athletes: usize,
-    pub listed: usize,
-    pub imported: usize,
-    pub duplicates: usize,
-    pub already_known: usize,
-    /// (Strava id, why) for activities without a usable track.
-    pub skipped: Vec<(i64, String)>,
-    /// (Strava id, error) for activities that could not be read.
-    pub failed: Vec<(i64, String)>,
-}
 
 fn cursor_key(athlete: i64) -> String {
     format!("strava.backfill.{athlete}.after")
@@ -41,15 +28,12 @@ pub fn backfill(
     strava: &Strava,
     after: Option<i64>,
     bar: &ProgressBar,
-) -> Result<BackfillReport> {
+) -> Result<FetchReport> {
     let athletes = db::athletes(store)?;
     if athletes.is_empty() {
         return Err(SyncError::NoStravaAthlete);
     }
-    let mut report = BackfillReport {
-        athletes: athletes.len(),
-        ..Default::default()
-    };
+    let mut report = FetchReport::default();
     for athlete in athletes {
         let result = backfill_athlete(store, strava, athlete, after, bar, &mut report);
         if let Err(e) = &result {
@@ -74,7 +58,7 @@ fn backfill_athlete(
     athlete: i64,
     after: Option<i64>,
     bar: &ProgressBar,
-    report: &mut BackfillReport,
+    report: &mut FetchReport,
 ) -> Result<()> {
     let saved = db::get_state(store, &cursor_key(athlete))?.and_then(|v| v.parse().ok());
     let mut cursor: i64 = after.or(saved).unwrap_or(0);
@@ -115,12 +99,13 @@ fn backfill_athlete(
             let Some(id) = summary["id"].as_i64() else {
                 report
                     .failed
-                    .push((0, "an activity without id in the list".into()));
+                    .push(("?".into(), "an activity without id in the list".into()));
                 continue;
             };
             let token = oauth::access_token(store, strava, athlete)?;
-            let outcome = match convert::skip_reason(summary) {
-                Some(why) => {
+            let outcome = match (fetch::known(store, id)?, convert::skip_reason(summary)) {
+                (Some(status), _) => Ok(Outcome::AlreadyKnown(status)),
+                (None, Some(why)) => {
                     db::set_external(
                         store,
                         fetch::SERVICE,
@@ -130,7 +115,7 @@ fn backfill_athlete(
                     )?;
                     Ok(Outcome::Skipped(why))
                 }
-                None => fetch::import_activity(store, strava, athlete, &token, id),
+                (None, None) => fetch::import_activity(store, strava, athlete, &token, id),
             };
             match outcome {
                 Ok(o) => {
@@ -141,7 +126,7 @@ fn backfill_athlete(
                 Err(e @ (SyncError::StravaRevoked { .. } | SyncError::Http { .. })) => {
                     return Err(e);
                 }
-                Err(e) => report.failed.push((id, e.to_string())),
+                Err(e) => report.failed.push((id.to_string(), e.to_string())),
             }
             bar.inc(1);
             // Strava's `after` is exclusive: a second earlier keeps another
@@ -158,11 +143,11 @@ fn backfill_athlete(
     }
 }
 
-fn count(report: &mut BackfillReport, id: i64, o: Outcome) {
+fn count(report: &mut FetchReport, id: i64, o: Outcome) {
     match o {
         Outcome::Imported(_) => report.imported += 1,
         Outcome::Duplicate(_) => report.duplicates += 1,
         Outcome::AlreadyKnown(_) => report.already_known += 1,
-        Outcome::Skipped(why) => report.skipped.push((id, why)),
+        Outcome::Skipped(why) => report.skipped.push((id.to_string(), why)),
     }
 }

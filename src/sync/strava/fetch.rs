@@ -43,9 +43,7 @@ pub fn import_activity(
     id: i64,
 ) -> Result<Outcome> {
     let key = id.to_string();
-    if let Some((_, status)) = db::external(store, SERVICE, &key)?
-        && status != "deleted"
-    {
+    if let Some(status) = known(store, id)? {
         return Ok(Outcome::AlreadyKnown(status));
     }
     let reply = strava.get(athlete, token, &format!("/api/v3/activities/{id}"), &[])?;
@@ -95,6 +93,14 @@ pub fn import_activity(
     };
     db::set_external(store, SERVICE, &key, Some(stored), status)?;
     Ok(outcome)
+}
+
+/// What became of an activity seen before ("imported", "skipped: ..."),
+/// unless it was deleted since (a re-created one is new again).
+pub fn known(store: &mut Store, id: i64) -> Result<Option<String>> {
+    Ok(db::external(store, SERVICE, &id.to_string())?
+        .map(|(_, status)| status)
+        .filter(|s| s != "deleted"))
 }
 
 /// The streams, or `None` when Strava has none for the activity (404).
