@@ -13,7 +13,7 @@ use anyhow::{Context, Result, bail};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{ArgGroup, Args, Parser, Subcommand};
 use hotpot::geo::{LonLatBounds, UnitRect};
-use hotpot::ingest::import::{ImportOptions, ImportReport, import_paths};
+use hotpot::ingest::importer::{ImportOptions, ImportReport, Importer};
 use hotpot::ingest::join::read_join_csv;
 use hotpot::render::backend::{self, Backend};
 use hotpot::render::colormap::{self, Colormap, Gradient};
@@ -89,7 +89,9 @@ enum Command {
 
 #[derive(Args)]
 struct ImportArgs {
-    /// Files or directories (searched recursively for .gpx .tcx .fit, also .gz).
+    /// Files or directories (searched recursively for .gpx .tcx .fit, also
+    /// .gz, following symlinks once). Only regular files of at most 1 GiB
+    /// are read (and at most 1 GiB once decompressed).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
     /// A Strava export's activities.csv whose columns are merged into each
@@ -218,6 +220,10 @@ struct ServeArgs {
     /// Offer POST /fetch/intervals-icu (protected by the upload token).
     #[arg(long)]
     fetch: bool,
+    /// Cut this distance off the start and end of every uploaded activity,
+    /// e.g. 300m or 0.2mi (as `import --trim`).
+    #[arg(long, value_parser = parse_distance)]
+    trim: Option<f64>,
 }
 
 #[derive(Args)]
@@ -273,7 +279,7 @@ fn import(db: &Path, args: ImportArgs) -> Result<ExitCode> {
         progress: std::io::stderr().is_terminal(),
         trim_m: args.trim,
     };
-    let report = import_paths(&mut store, &args.paths, &opts)?;
+    let report = Importer::new(&mut store, opts).import_paths(&args.paths)?;
     print_import_report(&report);
     if let Some(csv) = &args.join {
         let rows = read_join_csv(csv)?;
@@ -649,6 +655,7 @@ fn serve(db: &Path, backend: Backend, args: ServeArgs) -> Result<ExitCode> {
         max_upload_mb: args.max_upload_mb,
         empty_204: args.empty_204,
         sync: hotpot::serve::sync_routes::SyncOptions::from_env(args.fetch),
+        upload_trim_m: args.trim,
     };
     let renderer = backend::renderer(backend)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

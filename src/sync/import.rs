@@ -1,11 +1,12 @@
-//! The one door through which sync writes activities: the importer that
-//! files and uploads use (parse, dedup, trim, store, report). Kept in one
-//! function per kind of input so that the rest of the module does not care
-//! how the importer is called.
+//! The one door through which sync writes activities: the [`Importer`]
+//! that files and uploads use (parse, dedup, trim, store, report). One
+//! service activity (or file) goes in at a time, so that each can be linked
+//! to the stored activity it became.
 
 use super::Result;
-use crate::ingest::{ParsedActivity, activity, parse_bytes};
-use crate::store::{InsertOutcome, SourceFile, Store};
+use crate::ingest::ParsedActivity;
+use crate::ingest::importer::{ImportOptions, ImportReport, Importer};
+use crate::store::Store;
 
 /// What importing one service activity (or file) gave.
 #[derive(Debug, Default, Clone)]
@@ -24,6 +25,19 @@ impl Imported {
     pub fn activity_id(&self) -> Option<i64> {
         self.added.first().or(self.duplicate_of.first()).copied()
     }
+
+    fn from_report(r: ImportReport) -> Imported {
+        Imported {
+            added: r.added.iter().map(|a| a.id).collect(),
+            duplicate_of: r.duplicate_of,
+            failed: r.failed.into_iter().next().map(|(_, why)| why),
+            warnings: r.warnings.into_iter().map(|(_, w)| w).collect(),
+        }
+    }
+}
+
+fn importer(store: &mut Store) -> Importer<'_> {
+    Importer::new(store, ImportOptions::default())
 }
 
 /// Already-parsed activities (Strava streams) under the name `source`.
@@ -32,48 +46,12 @@ pub fn import_parsed(
     source: &str,
     acts: Vec<ParsedActivity>,
 ) -> Result<Imported> {
-    let mut out = Imported::default();
-    store_rows(store, source, 0, &acts, &mut out)?;
-    Ok(out)
+    let report = importer(store).import_parsed(source, acts)?;
+    Ok(Imported::from_report(report))
 }
 
 /// One file's bytes (an intervals.icu original), format sniffed, .gz ok.
-pub fn import_bytes(store: &mut Store, name: &str, bytes: &[u8]) -> Result<Imported> {
-    let mut out = Imported::default();
-    match parse_bytes(name, bytes) {
-        Err(e) => out.failed = Some(e.to_string()),
-        Ok(parsed) => {
-            out.warnings = parsed.warnings;
-            store_rows(
-                store,
-                name,
-                bytes.len() as u64,
-                &parsed.activities,
-                &mut out,
-            )?;
-        }
-    }
-    Ok(out)
-}
-
-fn store_rows(
-    store: &mut Store,
-    source: &str,
-    size: u64,
-    acts: &[ParsedActivity],
-    out: &mut Imported,
-) -> Result<()> {
-    let rows: Vec<_> = acts.iter().map(|a| activity::prepare(a, source)).collect();
-    let stamp = SourceFile {
-        path: source.to_string(),
-        size,
-        mtime_ns: 0,
-    };
-    for outcome in store.insert_batch(&[(stamp, rows)])?.remove(0) {
-        match outcome {
-            InsertOutcome::Added(id) => out.added.push(id),
-            InsertOutcome::Duplicate { id, .. } => out.duplicate_of.push(id),
-        }
-    }
-    Ok(())
+pub fn import_bytes(store: &mut Store, name: &str, bytes: Vec<u8>) -> Result<Imported> {
+    let report = importer(store).import_bytes(vec![(name.to_string(), bytes)])?;
+    Ok(Imported::from_report(report))
 }

@@ -176,7 +176,7 @@ fn one(
         });
     }
     let name = format!("{SERVICE}/{id}");
-    let imported = import_bytes(store, &name, &reply.body)?;
+    let imported = import_bytes(store, &name, reply.body)?;
     let Some(stored) = imported.activity_id() else {
         let why = imported
             .failed

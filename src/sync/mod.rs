@@ -48,6 +48,8 @@ pub enum SyncError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Import(#[from] crate::ingest::importer::ImportError),
     #[error("{url}: {message}")]
     Http { url: String, message: String },
     /// The service answered, but not with what its documentation promises.

@@ -4,8 +4,10 @@
 mod cli;
 mod corpus;
 mod crash;
+mod dashboard;
 mod gpu;
 mod import;
+mod import_sources;
 mod manage;
 mod poster;
 mod privacy;

@@ -69,6 +69,7 @@ fn hotpot_server(db: &Path, sync_url: &str, token: Option<&str>) -> Served {
         upload_token: token.map(str::to_string),
         max_upload_mb: 8,
         empty_204: false,
+        upload_trim_m: None,
         sync: SyncOptions {
             strava: Some(app_creds()),
             strava_url: sync_url.into(),
@@ -142,6 +143,10 @@ fn props_of(db: &Path, id: i64) -> Value {
 }
 
 #[test]
+#[cfg_attr(
+    hotpot_no_corpus,
+    ignore = "the real-track corpus is not at ../shared/data/tracks"
+)]
 fn webhook_imports_updates_deletes_and_ignores_strangers() {
     let dir = TempDir::new("sync-webhook");
     let db = dir.path().join("h.sqlite3");
@@ -201,7 +206,7 @@ fn webhook_imports_updates_deletes_and_ignores_strangers() {
     assert_eq!(rows[0].sport.as_deref(), Some("cycling"));
     assert_eq!(rows[0].source, "strava/1001");
     // Full resolution: every point of the real file.
-    let file = std::fs::read(crate::support::corpus_dir().unwrap().join(RIDE_A)).unwrap();
+    let file = std::fs::read(crate::support::corpus_dir().join(RIDE_A)).unwrap();
     let parsed = hotpot::ingest::parse_bytes(RIDE_A, &file).unwrap();
     let from_file = hotpot::ingest::activity::prepare(&parsed.activities[0], RIDE_A);
     assert_eq!(rows[0].num_points, from_file.num_points);
@@ -320,6 +325,10 @@ fn subscription_check_and_foreign_subscriptions() {
 }
 
 #[test]
+#[cfg_attr(
+    hotpot_no_corpus,
+    ignore = "the real-track corpus is not at ../shared/data/tracks"
+)]
 fn revoked_access_says_to_authorize_again() {
     let dir = TempDir::new("sync-revoked");
     let db = dir.path().join("h.sqlite3");
@@ -373,6 +382,10 @@ fn revoked_access_says_to_authorize_again() {
 }
 
 #[test]
+#[cfg_attr(
+    hotpot_no_corpus,
+    ignore = "the real-track corpus is not at ../shared/data/tracks"
+)]
 fn events_queued_before_a_restart_are_processed_after_it() {
     let dir = TempDir::new("sync-restart");
     let db = dir.path().join("h.sqlite3");
@@ -407,6 +420,10 @@ fn events_queued_before_a_restart_are_processed_after_it() {
 }
 
 #[test]
+#[cfg_attr(
+    hotpot_no_corpus,
+    ignore = "the real-track corpus is not at ../shared/data/tracks"
+)]
 fn backfill_waits_out_rate_limits_retries_and_resumes() {
     let dir = TempDir::new("sync-backfill");
     let db = dir.path().join("h.sqlite3");
@@ -487,6 +504,10 @@ fn backfill_waits_out_rate_limits_retries_and_resumes() {
 }
 
 #[test]
+#[cfg_attr(
+    hotpot_no_corpus,
+    ignore = "the real-track corpus is not at ../shared/data/tracks"
+)]
 fn malformed_json_fails_one_activity_not_the_backfill() {
     let dir = TempDir::new("sync-malformed");
     let db = dir.path().join("h.sqlite3");
@@ -567,7 +588,7 @@ fn gz(bytes: &[u8]) -> Vec<u8> {
 }
 
 fn corpus(file: &str) -> Vec<u8> {
-    std::fs::read(crate::support::corpus_dir().unwrap().join(file)).unwrap()
+    std::fs::read(crate::support::corpus_dir().join(file)).unwrap()
 }
 
 fn intervals_fixture(fake: &Fake) {
@@ -592,6 +613,10 @@ fn intervals_fixture(fake: &Fake) {
 }
 
 #[test]
+#[cfg_attr(
+    hotpot_no_corpus,
+    ignore = "the real-track corpus is not at ../shared/data/tracks"
+)]
 fn intervals_fetch_over_http_with_the_upload_token() {
     let dir = TempDir::new("sync-intervals");
     let db = dir.path().join("h.sqlite3");
@@ -661,6 +686,10 @@ fn hotpot_bin(db: &Path, envs: &[(&str, &str)], args: &[&str]) -> (i32, String, 
 }
 
 #[test]
+#[cfg_attr(
+    hotpot_no_corpus,
+    ignore = "the real-track corpus is not at ../shared/data/tracks"
+)]
 fn cli_fetches_read_the_environment() {
     let dir = TempDir::new("sync-cli");
     let db: PathBuf = dir.path().join("h.sqlite3");
