@@ -171,16 +171,21 @@ async fn token(State(fake): State<Arc<Fake>>, Form(f): Form<HashMap<String, Stri
     Json(body).into_response()
 }
 
-fn bearer(fake: &Fake, headers: &HeaderMap) -> Result<i64, Response> {
+/// The athlete of the Bearer token, if it is valid.
+fn bearer(fake: &Fake, headers: &HeaderMap) -> Option<i64> {
     let token = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    token
-        .and_then(|t| fake.access.lock().unwrap().get(t).copied())
-        .ok_or_else(|| {
-            (StatusCode::UNAUTHORIZED, Json(json!({"message": "Authorization Error", "errors": [{"resource": "Athlete", "field": "access_token", "code": "invalid"}]}))).into_response()
-        })
+        .and_then(|v| v.strip_prefix("Bearer "))?;
+    fake.access.lock().unwrap().get(token).copied()
+}
+
+fn unauthorized() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({"message": "Authorization Error", "errors": [{"resource": "Athlete", "field": "access_token", "code": "invalid"}]})),
+    )
+        .into_response()
 }
 
 fn not_found() -> Response {
@@ -192,8 +197,8 @@ async fn activity(
     Path(id): Path<i64>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = bearer(&fake, &headers) {
-        return r;
+    if bearer(&fake, &headers).is_none() {
+        return unauthorized();
     }
     let acts = fake.activities.lock().unwrap();
     match acts.iter().find(|a| a["id"] == id) {
@@ -207,8 +212,8 @@ async fn streams(
     Path(id): Path<i64>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = bearer(&fake, &headers) {
-        return r;
+    if bearer(&fake, &headers).is_none() {
+        return unauthorized();
     }
     match fake.streams.lock().unwrap().get(&id) {
         Some(s) => Json(s.clone()).into_response(),
@@ -222,8 +227,8 @@ async fn list(
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = bearer(&fake, &headers) {
-        return r;
+    if bearer(&fake, &headers).is_none() {
+        return unauthorized();
     }
     let after: i64 = q.get("after").and_then(|v| v.parse().ok()).unwrap_or(0);
     let per_page: usize = q.get("per_page").and_then(|v| v.parse().ok()).unwrap_or(30);
