@@ -726,3 +726,52 @@ fn cli_fetches_read_the_environment() {
     assert!(out.contains("1 imported"), "{out}");
     assert!(fake.requests("/api/v3/athlete/activities")[0].contains("after=946684800"));
 }
+
+/// `hotpot strava-auth` serves the callback until Strava redirects back,
+/// stores the tokens and exits.
+#[test]
+fn strava_auth_command_waits_for_the_redirect() {
+    let dir = TempDir::new("sync-auth-cli");
+    let db = dir.path().join("h.sqlite3");
+    let (_fake, strava) = fake();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_hotpot"))
+        .arg("--db")
+        .arg(&db)
+        .args(["strava-auth", "--port", &port.to_string()])
+        .env("HOTPOT_STRAVA_API_URL", &strava.base)
+        .env("STRAVA_CLIENT_ID", CLIENT_ID)
+        .env("STRAVA_CLIENT_SECRET", CLIENT_SECRET)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let res = wait_for("the callback server", || {
+        agent().get(&format!("{base}/strava/auth")).call().ok()
+    });
+    assert_eq!(res.status(), 303);
+    drop(res);
+    let res = agent()
+        .get(&format!("{base}/strava/auth/exchange_token"))
+        .query("code", sync_fake::GOOD_CODE)
+        .query("scope", "read,activity:read_all")
+        .call()
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    drop(res);
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("connected Strava athlete 42"), "{stdout}");
+    let mut store = Store::open(&db).unwrap();
+    assert_eq!(db::athletes(&mut store).unwrap(), vec![ATHLETE]);
+}
