@@ -5,10 +5,12 @@
 //! one way into the store, and [`walk`], which finds and reads files.
 
 pub mod activity;
+mod clock;
 pub mod fit;
 pub mod gpx;
 pub mod importer;
 pub mod join;
+mod jumps;
 pub mod stats;
 pub mod tcx;
 pub mod time;

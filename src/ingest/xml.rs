@@ -19,6 +19,7 @@
 use std::borrow::Cow;
 
 use quick_xml::Reader;
+use quick_xml::XmlVersion;
 use quick_xml::escape::resolve_xml_entity;
 use quick_xml::events::{BytesRef, BytesStart, Event};
 
@@ -81,6 +82,7 @@ impl Walk {
         self,
         activities: Vec<ParsedActivity>,
         invalid_points: usize,
+        time_warning: Option<String>,
         empty_reason: String,
     ) -> Result<Parsed, ParseError> {
         let points: usize = activities.iter().map(ParsedActivity::num_points).sum();
@@ -106,6 +108,7 @@ impl Walk {
                 count(invalid_points, "point")
             ));
         }
+        warnings.extend(time_warning);
         warnings.extend(self.warnings);
         Ok(Parsed {
             activities,
@@ -524,13 +527,20 @@ pub(super) fn attribute<'t>(tag: &'t BytesStart<'_>, name: &str) -> Option<Cow<'
         .map(|(_, value)| value)
 }
 
-/// Every readable attribute as (local name, raw value).
+/// Every readable attribute as (local name, value), with character and
+/// entity references resolved (`lat="&#53;&#50;.5"` is 52.5). A value with a
+/// reference that does not resolve is kept as written.
 pub(super) fn attributes<'t>(
     tag: &'t BytesStart<'_>,
 ) -> impl Iterator<Item = (&'t str, Cow<'t, str>)> {
     let mut attrs = tag.html_attributes();
     attrs.with_checks(false);
-    attrs.flatten().map(|a| (local(a.key.0), a.value))
+    attrs.flatten().map(|a| {
+        let value = a
+            .normalized_value(XmlVersion::Implicit1_0)
+            .unwrap_or_else(|_| a.value.clone());
+        (local(a.key.0), value)
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -546,6 +556,17 @@ pub(super) struct PendingPoint {
     /// (indoor, paused) are skipped silently; a position that is present but
     /// unusable is counted as invalid.
     pub has_position: bool,
+    /// The file gave a time that does not parse.
+    pub unreadable_time: bool,
+}
+
+impl PendingPoint {
+    /// Sets the time from a `<time>`/`<Time>` text; one that does not parse
+    /// leaves no time and is counted.
+    pub(super) fn set_time(&mut self, text: &str) {
+        self.time = super::time::parse_timestamp(text);
+        self.unreadable_time = self.time.is_none() && !text.trim().is_empty();
+    }
 }
 
 /// Builds activities from the parser's begin/end calls. Ending an outer
@@ -559,6 +580,8 @@ pub(super) struct Collector {
     point: Option<PendingPoint>,
     /// Points with unusable coordinates, by kind (track, route).
     invalid: [usize; 2],
+    /// Kept points whose time did not parse.
+    unreadable_times: usize,
 }
 
 impl Collector {
@@ -601,6 +624,7 @@ impl Collector {
             ele: None,
             time: None,
             has_position: false,
+            unreadable_time: false,
         })
     }
 
@@ -614,6 +638,7 @@ impl Collector {
             return;
         }
         if Point::is_valid_position(p.lat, p.lon) {
+            self.unreadable_times += usize::from(p.unreadable_time);
             self.segment.push(Point {
                 lat: p.lat,
                 lon: p.lon,
@@ -628,6 +653,19 @@ impl Collector {
 
     pub(super) fn invalid(&self, kind: ActivityKind) -> usize {
         self.invalid[kind_index(kind)]
+    }
+
+    /// A warning when kept points had times that do not parse.
+    pub(super) fn time_warning(&self) -> Option<String> {
+        let whose = match self.unreadable_times {
+            0 => return None,
+            1 => "its time does not parse",
+            _ => "their times do not parse",
+        };
+        Some(format!(
+            "{} kept without a time ({whose})",
+            count(self.unreadable_times, "point")
+        ))
     }
 
     /// Every activity with at least one point, in file order.
