@@ -279,7 +279,11 @@ pub fn update_activity(
     sport: Option<&str>,
     props: &Map<String, Value>,
 ) -> Result<bool> {
-    let tx = store.conn_mut().transaction()?;
+    // Immediate: the write lock first, so a writer in between cannot make
+    // the read-then-write fail.
+    let tx = store
+        .conn_mut()
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let Some(old): Option<String> = tx
         .query_row(
             "SELECT properties FROM activities WHERE id = ?1",

@@ -73,7 +73,21 @@ impl SyncError {
     /// Whether trying again later may succeed (network, 5xx, rate limits),
     /// as opposed to an answer that will not change by itself.
     pub fn is_transient(&self) -> bool {
-        matches!(self, SyncError::Http { .. })
+        let sqlite = match self {
+            SyncError::Http { .. } => return true,
+            SyncError::Sqlite(e) => e,
+            SyncError::Store(StoreError::Sqlite(e)) => e,
+            SyncError::Import(crate::ingest::importer::ImportError::Store(StoreError::Sqlite(
+                e,
+            ))) => e,
+            _ => return false,
+        };
+        // Another connection wrote between this one's read and its write
+        // (WAL answers at once then, without waiting): the next try works.
+        matches!(
+            sqlite.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        )
     }
 }
 
