@@ -80,7 +80,11 @@ pub fn sniff(name: &str, bytes: &[u8]) -> Result<Format, ParseError> {
     if let Some(what) = foreign_format(bytes) {
         return Err(ParseError::Unsupported(what.into()));
     }
-    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]);
+    let head = &bytes[..bytes.len().min(4096)];
+    let head = match xml::utf16(head) {
+        Some((encoding, bom)) => encoding.decode_without_bom_handling(&head[bom..]).0,
+        None => String::from_utf8_lossy(head),
+    };
     if head.contains("<TrainingCenterDatabase") {
         return Ok(Format::Tcx);
     }

@@ -133,25 +133,65 @@ const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// The document as UTF-8 (quick-xml reads nothing else), plus how many
 /// leading bytes were dropped, so that byte positions in messages still
-/// point into the file.
+/// point into the file (into the UTF-8 text, for UTF-16 files).
+///
+/// Decoding is `encoding_rs` (the WHATWG encoding standard, as browsers
+/// do): UTF-16 by its byte order mark or its `<` (Windows tools write it),
+/// UTF-8, and any ASCII-compatible encoding the XML declaration names.
 fn decode<'a>(
     bytes: &'a [u8],
     warnings: &mut Vec<String>,
 ) -> Result<(Cow<'a, str>, u64), ParseError> {
+    if let Some((encoding, bom)) = utf16(bytes) {
+        let (text, malformed) = encoding.decode_without_bom_handling(&bytes[bom..]);
+        check_starts_like_xml(text.as_bytes())?;
+        if malformed {
+            warnings.push(format!(
+                "text is not valid {}; undecodable bytes replaced",
+                encoding.name()
+            ));
+        }
+        return Ok((Cow::Owned(text.into_owned()), bom as u64));
+    }
     let body = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
     let base = (bytes.len() - body.len()) as u64;
     check_starts_like_xml(body)?;
-    // Valid UTF-8 is taken as such even when a Latin-1 encoding is declared:
+    // Valid UTF-8 is taken as such even when another encoding is declared:
     // real Latin-1 text with accents is almost never valid UTF-8, so such a
     // file is UTF-8 with a wrong declaration.
     if let Ok(text) = std::str::from_utf8(body) {
         return Ok((Cow::Borrowed(text), base));
     }
-    if declared_encoding(body).is_some_and(is_windows_1252_label) {
-        return Ok((Cow::Owned(decode_windows_1252(body)), base));
+    // An ASCII-compatible declared encoding; "ISO-8859-1" decodes as
+    // Windows-1252, as the standard says: files that say Latin-1 often hold
+    // Windows-1252 punctuation, and for every other byte the two agree.
+    let declared = declared_encoding(body)
+        .and_then(encoding_rs::Encoding::for_label)
+        .filter(|e| e.is_ascii_compatible() && *e != encoding_rs::UTF_8);
+    if let Some(encoding) = declared {
+        let (text, malformed) = encoding.decode_without_bom_handling(body);
+        if malformed {
+            warnings.push(format!(
+                "text is not valid {}; undecodable bytes replaced",
+                encoding.name()
+            ));
+        }
+        return Ok((Cow::Owned(text.into_owned()), base));
     }
     warnings.push("text is not valid UTF-8; undecodable bytes replaced".to_string());
     Ok((String::from_utf8_lossy(body), base))
+}
+
+/// UTF-16 by byte order mark, or by a first `<` with a zero byte beside it,
+/// and the length of the mark.
+pub(super) fn utf16(bytes: &[u8]) -> Option<(&'static encoding_rs::Encoding, usize)> {
+    match bytes {
+        [0xFF, 0xFE, ..] => Some((encoding_rs::UTF_16LE, 2)),
+        [0xFE, 0xFF, ..] => Some((encoding_rs::UTF_16BE, 2)),
+        [b'<', 0, ..] => Some((encoding_rs::UTF_16LE, 0)),
+        [0, b'<', ..] => Some((encoding_rs::UTF_16BE, 0)),
+        _ => None,
+    }
 }
 
 /// Rejects binary files (archives, images, compressed data) before any
@@ -161,9 +201,6 @@ fn check_starts_like_xml(body: &[u8]) -> Result<(), ParseError> {
     match first.map(|i| &body[i..]) {
         Some([b'<', ..]) => Ok(()),
         None => Err(ParseError::Unsupported("empty document".to_string())),
-        Some([0xFF, 0xFE, ..] | [0xFE, 0xFF, ..]) => Err(ParseError::Unsupported(
-            "UTF-16 XML is not supported".to_string(),
-        )),
         Some(rest) => {
             let head: Vec<String> = rest.iter().take(4).map(|b| format!("{b:02X}")).collect();
             Err(ParseError::Unsupported(format!(
@@ -185,39 +222,6 @@ fn declared_encoding(body: &[u8]) -> Option<&[u8]> {
         .trim_ascii_start();
     let (&quote, value) = after_eq.split_first()?;
     value.split(|&b| b == quote).next()
-}
-
-/// Labels decoded as Windows-1252, which is what the WHATWG encoding
-/// standard does for ISO-8859-1 too: files that say Latin-1 often contain
-/// Windows-1252 punctuation, and for every other byte the two agree.
-fn is_windows_1252_label(label: &[u8]) -> bool {
-    const LABELS: [&[u8]; 8] = [
-        b"iso-8859-1",
-        b"iso8859-1",
-        b"iso_8859-1",
-        b"latin1",
-        b"latin-1",
-        b"l1",
-        b"windows-1252",
-        b"cp1252",
-    ];
-    LABELS.iter().any(|l| l.eq_ignore_ascii_case(label))
-}
-
-fn decode_windows_1252(body: &[u8]) -> String {
-    // 0x80..=0x9F; the five bytes Windows-1252 leaves undefined map to the
-    // C1 controls, as in Latin-1.
-    const HIGH: [char; 32] = [
-        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8D}', 'Ž',
-        '\u{8F}', '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9D}',
-        'ž', 'Ÿ',
-    ];
-    body.iter()
-        .map(|&b| match b {
-            0x80..=0x9F => HIGH[usize::from(b - 0x80)],
-            _ => char::from(b),
-        })
-        .collect()
 }
 
 // ---------------------------------------------------------------------------

@@ -356,3 +356,61 @@ fn real_fit_files_chained_keep_every_part() {
     let points: Vec<u64> = r.files.iter().map(|f| f.points).collect();
     assert_eq!((r.activities_added, points), (3, vec![1082 + 533 + 514]));
 }
+
+#[test]
+#[cfg_attr(
+    hotpot_no_corpus,
+    ignore = "the real-track corpus is not at ../shared/data/tracks"
+)]
+fn utf16_and_declared_8_bit_encodings_read_like_utf8() {
+    let path = crate::support::corpus_dir().join("gpx/gpx-cli__short_trek.gpx");
+    let utf8 = std::fs::read_to_string(path).unwrap();
+    assert!(utf8.contains("Randonnée du 04/09/2017 à 10:49"));
+    let utf16 = |big_endian: bool, bom: bool| -> Vec<u8> {
+        let units = bom.then_some(0xFEFF).into_iter().chain(utf8.encode_utf16());
+        units
+            .flat_map(|u| {
+                if big_endian {
+                    u.to_be_bytes()
+                } else {
+                    u.to_le_bytes()
+                }
+            })
+            .collect()
+    };
+    let latin = {
+        let declared = utf8.replacen(r#"encoding="UTF-8""#, r#"encoding="ISO-8859-15""#, 1);
+        let (bytes, _, unmappable) = encoding_rs::ISO_8859_15.encode(&declared);
+        assert!(!unmappable);
+        bytes.into_owned()
+    };
+    assert!(std::str::from_utf8(&latin).is_err(), "really 8-bit");
+    let files = vec![
+        ("utf8.gpx".to_string(), utf8.clone().into_bytes()),
+        ("le-bom.gpx".into(), utf16(false, true)),
+        ("be-bom.gpx".into(), utf16(true, true)),
+        // Without a mark, and without a telling name: sniffed from `<`.
+        ("le-bare.xml".into(), utf16(false, false)),
+        ("latin9.gpx".into(), latin),
+    ];
+    for (name, bytes) in &files {
+        let parsed = hotpot::ingest::parse_bytes(name, bytes).unwrap();
+        let title = parsed.activities[0].title.as_deref();
+        assert_eq!(title, Some("Randonnée du 04/09/2017 à 10:49"), "{name}");
+    }
+    let dir = TempDir::new("encodings");
+    let mut store = Store::open(&dir.path().join("h.sqlite3")).unwrap();
+    let r = Importer::new(&mut store, ImportOptions::default())
+        .import_bytes(files)
+        .unwrap();
+    assert!(r.failed.is_empty() && r.warnings.is_empty(), "{r:?}");
+    // One activity; every other file is the same track.
+    assert_eq!((r.activities_added, r.duplicates), (1, 4), "{r:?}");
+    let points: Vec<u64> = r.files.iter().map(|f| f.points).collect();
+    assert!(
+        points.iter().all(|&p| p == points[0] && p > 100),
+        "{points:?}"
+    );
+    let title = &store.activities().unwrap()[0].title;
+    assert_eq!(title.as_deref(), Some("Randonnée du 04/09/2017 à 10:49"));
+}
