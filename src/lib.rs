@@ -16,4 +16,5 @@ pub mod render;
 pub mod scene;
 pub mod serve;
 pub mod store;
+pub mod sync;
 pub mod text;

@@ -8,6 +8,8 @@ mod manage;
 mod partial;
 #[path = "cli/runtime_dir.rs"]
 mod runtime_dir;
+#[path = "cli/sync.rs"]
+mod sync_cli;
 
 use anyhow::{Context, Result, bail};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
@@ -78,6 +80,13 @@ enum Command {
     Serve(ServeArgs),
     /// Show the GPU adapter hotpot would use and the limits that matter.
     GpuInfo(StatsArgs),
+    /// Connect a Strava account (OAuth; STRAVA_CLIENT_ID, STRAVA_CLIENT_SECRET).
+    StravaAuth(sync_cli::AuthArgs),
+    /// Create Strava's push subscription for `hotpot serve`'s webhook URL.
+    StravaSubscribe(sync_cli::SubscribeArgs),
+    /// Import activities from Strava or intervals.icu.
+    #[command(subcommand)]
+    Fetch(sync_cli::FetchCommand),
 }
 
 #[derive(Args)]
@@ -212,6 +221,9 @@ struct ServeArgs {
     /// Answer empty tiles with 204 No Content instead of a transparent PNG.
     #[arg(long)]
     empty_204: bool,
+    /// Offer POST /fetch/intervals-icu (protected by the upload token).
+    #[arg(long)]
+    fetch: bool,
     /// Cut this distance off the start and end of every uploaded activity,
     /// e.g. 300m or 0.2mi (as `import --trim`).
     #[arg(long, value_parser = parse_distance)]
@@ -262,6 +274,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Delete(args) => manage::delete(&cli.db, args),
         Command::Properties(args) => manage::properties(&cli.db, args.json),
         Command::Serve(args) => serve(&cli.db, cli.backend, args),
+        Command::StravaAuth(args) => sync_cli::strava_auth(&cli.db, args),
+        Command::StravaSubscribe(args) => sync_cli::strava_subscribe(&cli.db, args),
+        Command::Fetch(cmd) => sync_cli::fetch(&cli.db, cmd),
     }
 }
 
@@ -652,6 +667,7 @@ fn serve(db: &Path, backend: Backend, args: ServeArgs) -> Result<ExitCode> {
         upload_token: args.upload_token.filter(|t| !t.is_empty()),
         max_upload_mb: args.max_upload_mb,
         empty_204: args.empty_204,
+        sync: hotpot::serve::sync_routes::SyncOptions::from_env(args.fetch),
         upload_trim_m: args.trim,
     };
     let renderer = backend::renderer(backend)?;
