@@ -14,6 +14,7 @@ pub mod gpu;
 pub mod level_cache;
 pub mod lod;
 pub mod poster;
+pub mod track_levels;
 pub mod view;
 
 pub use colormap::Colormap;
