@@ -33,6 +33,10 @@ pub fn main() {
     let one = sample(&counts, ONE_PER_ZOOM, 0x9e37_79b9_7f4a_7c15);
     let many = sample(&counts, MANY_PER_ZOOM, 0x2545_f491_4f6c_dd1d);
 
+    dense(&db, &counts);
+    if std::env::var("HOTPOT_BENCH_DENSE_ONLY").is_ok() {
+        return;
+    }
     let (rt, base) = start(&db, Box::new(CpuRenderer::new()));
     println!(
         "cpu, cold, 1 connection, {} mixed 512 px tiles z8-z16:",
@@ -221,4 +225,59 @@ fn report(tiles: &[Tile], (lat, wall): &(Vec<Duration>, Duration)) {
         lat.len() as f64 / wall.as_secs_f64(),
         wall.as_secs_f64()
     );
+}
+
+/// The renderer alone on the three tiles with the most points at each of
+/// zooms 11..13 (dense city centre), levels built: median wall time of 5
+/// renders, and CPU time per render (the machine is shared: CPU time is
+/// what a change saves), with the segments the tile draws.
+fn dense(db: &Path, counts: &BTreeMap<Tile, u32>) {
+    use hotpot::render::lod::{Level, LevelKey, reach_rect};
+    use hotpot::render::{RenderJob, View};
+    let scene = hotpot::scene::Scene::load(&Store::open_existing(db).unwrap(), None, None).unwrap();
+    let mut r = CpuRenderer::new();
+    println!("cpu render only, densest 512 px tiles, levels built, median of 5:");
+    for z in 11u8..=13 {
+        let mut tiles: Vec<(&Tile, &u32)> = counts.iter().filter(|(t, _)| t.0 == z).collect();
+        tiles.sort_by_key(|(_, n)| std::cmp::Reverse(**n));
+        let job = |x, y| RenderJob::new(View::tile(z, x, y, 512));
+        let level = Level::build(&scene, LevelKey::for_job(&job(0, 0), &scene));
+        for (&(z, x, y), n) in tiles.into_iter().take(3) {
+            let job = job(x, y);
+            let rect = reach_rect(&job);
+            let segs: usize = level
+                .runs
+                .iter()
+                .filter(|r| r.touches(rect))
+                .map(|r| r.span.segs())
+                .sum();
+            r.render_density(&scene, &[job]).unwrap();
+            let cpu = cpu_ms();
+            let mut ms: Vec<f64> = (0..5)
+                .map(|_| {
+                    let t = Instant::now();
+                    r.render_density(&scene, &[job]).unwrap();
+                    t.elapsed().as_secs_f64() * 1e3
+                })
+                .collect();
+            let cpu = (cpu_ms() - cpu) / 5.0;
+            ms.sort_by(f64::total_cmp);
+            println!(
+                "  {z}/{x}/{y}: {n} points, {segs} segments: {:.1} ms, {cpu:.0} ms CPU",
+                ms[2]
+            );
+        }
+    }
+}
+
+/// CPU time of this process so far (user + system), in ms, at the
+/// kernel's tick (10 ms).
+fn cpu_ms() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, s)| s);
+    let f: Vec<f64> = after
+        .split_whitespace()
+        .map(|v| v.parse().unwrap_or(0.0))
+        .collect();
+    (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) * 10.0
 }

@@ -248,7 +248,14 @@ impl Level {
     /// Appends `track` clipped by `masks`, simplified for `level`, as runs.
     pub fn push_track(&mut self, track: &crate::store::track::Track, masks: &[Mask], level: u8) {
         let mut simplified = Vec::new();
-        for seg in clip_track_cow(track, masks).segments() {
+        // Without masks, skip the clip's pass over the points for its box
+        // (7% of a cold tile run's time, measured with perf).
+        let clipped = if masks.is_empty() {
+            std::borrow::Cow::Borrowed(track)
+        } else {
+            clip_track_cow(track, masks)
+        };
+        for seg in clipped.segments() {
             simplify(seg, level, &mut simplified);
             self.push_polyline(&simplified);
         }

@@ -11,7 +11,7 @@
 
 use super::RenderJob;
 use super::lod::{self, Level, LevelKey, Run};
-use crate::privacy::Mask;
+use super::mask::Mask;
 use crate::scene::Scene;
 use rayon::prelude::*;
 use std::sync::OnceLock;
