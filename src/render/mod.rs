@@ -141,6 +141,14 @@ pub trait Renderer {
         Ok(images)
     }
 
+    /// Builds what rendering `jobs` would need (levels of detail), drawing
+    /// nothing. The server calls it while idle, so that the first tile of
+    /// a zoom does not wait for that zoom's level. Renderers with nothing
+    /// to prepare do nothing.
+    fn prepare(&mut self, scene: &Scene, jobs: &[RenderJob]) {
+        let _ = (scene, jobs);
+    }
+
     /// Hands back a density the caller is done with, so that the renderer
     /// may reuse its memory for the next job.
     fn recycle(&mut self, density: Density) {

@@ -43,9 +43,26 @@ impl LazyLevel {
     }
 
     /// The runs that can touch `job`'s pixels, in scene order, building
-    /// the tracks they belong to (on all threads) where that is needed.
-    /// `scene` must be the scene the level was made for.
+    /// the tracks they belong to where that is needed. `scene` must be the
+    /// scene the level was made for.
     pub fn visible_runs<'l>(&'l self, scene: &Scene, job: &RenderJob) -> Vec<(&'l Level, &'l Run)> {
+        let rect = lod::reach_rect(job);
+        self.build_for(scene, job)
+            .into_iter()
+            .flat_map(|i| {
+                let level = self.track(scene, i);
+                level
+                    .runs
+                    .iter()
+                    .filter(move |r| r.touches(rect))
+                    .map(move |r| (level, r))
+            })
+            .collect()
+    }
+
+    /// Builds (on all threads) the tracks whose boxes meet `job`'s reach,
+    /// and returns their indices in scene order.
+    pub fn build_for(&self, scene: &Scene, job: &RenderJob) -> Vec<usize> {
         let rect = lod::reach_rect(job);
         let meets = |b: [u32; 4]| {
             (b[2] as f64) >= rect[0]
@@ -56,24 +73,12 @@ impl LazyLevel {
         let hit: Vec<usize> = (0..self.tracks.len())
             .filter(|&i| meets(scene.tracks[i].bbox))
             .collect();
-        let missing: Vec<usize> = hit
-            .iter()
-            .copied()
-            .filter(|&i| self.tracks[i].get().is_none())
-            .collect();
-        missing.par_iter().for_each(|&i| {
-            self.track(scene, i);
-        });
-        hit.iter()
-            .flat_map(|&i| {
-                let level = self.track(scene, i);
-                level
-                    .runs
-                    .iter()
-                    .filter(move |r| r.touches(rect))
-                    .map(move |r| (level, r))
-            })
-            .collect()
+        hit.par_iter()
+            .filter(|&&i| self.tracks[i].get().is_none())
+            .for_each(|&i| {
+                self.track(scene, i);
+            });
+        hit
     }
 
     /// Track `i`'s runs, built on first use.
