@@ -2,10 +2,12 @@
 //! small machines); each module covers one area.
 
 mod cli;
+mod compat;
 mod corpus;
 mod crash;
 mod gpu;
 mod import;
+mod import_sources;
 mod manage;
 mod poster;
 mod privacy;
