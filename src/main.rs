@@ -190,9 +190,17 @@ struct ServeArgs {
     /// Largest upload accepted, in MB.
     #[arg(long, default_value_t = 64)]
     max_upload_mb: usize,
-    /// Answer empty tiles with 204 No Content instead of a transparent PNG.
+    /// Answer empty tiles with 204 No Content instead of a transparent PNG
+    /// of the tile's size.
     #[arg(long)]
     empty_204: bool,
+    /// Let pages of this origin (https://map.example.org) upload; also
+    /// accepts its host as the server's name. Repeatable.
+    #[arg(long, value_name = "ORIGIN")]
+    allow_origin: Vec<String>,
+    /// Connections open at once; at the cap the longest idle one is closed.
+    #[arg(long, default_value_t = 768, hide = true)]
+    max_connections: usize,
 }
 
 #[derive(Args)]
@@ -585,6 +593,11 @@ fn serve(db: &Path, backend: Backend, args: ServeArgs) -> Result<ExitCode> {
         upload_token: args.upload_token.filter(|t| !t.is_empty()),
         max_upload_mb: args.max_upload_mb,
         empty_204: args.empty_204,
+        allow_origins: args.allow_origin,
+        limits: hotpot::serve::listen::ConnLimits {
+            max_connections: args.max_connections.max(1),
+            ..Default::default()
+        },
     };
     let renderer = backend::renderer(backend, Workload::Tiles)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

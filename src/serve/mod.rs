@@ -5,8 +5,13 @@
 //! waiting into one pass of the renderer (GPU or CPU). Colouring and PNG
 //! encoding run on blocking threads. Uploads ([`upload`]) go through the
 //! importer and update the scene and the cache without a restart.
+//! Connections are served by [`listen`] (limits, timeouts), writes are
+//! checked by [`guard`], and every failure is an [`error::HttpError`].
 
 pub mod cache;
+pub mod error;
+pub mod guard;
+pub mod listen;
 pub mod page;
 pub mod routes;
 pub mod state;
@@ -15,6 +20,7 @@ pub mod upload;
 pub mod worker;
 
 use self::cache::TileCache;
+use self::listen::{ConnLimits, Connections};
 use self::state::{AppState, UploadPolicy};
 use self::worker::WorkerHandle;
 use crate::render::Renderer;
@@ -22,15 +28,17 @@ use crate::scene::Scene;
 use crate::store::{Store, StoreError};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ServeOptions {
     pub db: PathBuf,
     pub cache_mb: usize,
@@ -38,6 +46,9 @@ pub struct ServeOptions {
     pub upload_token: Option<String>,
     pub max_upload_mb: usize,
     pub empty_204: bool,
+    /// Origins whose pages may upload (`--allow-origin`).
+    pub allow_origins: Vec<String>,
+    pub limits: ConnLimits,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -71,41 +82,67 @@ pub fn app(
     let store = Store::open(&opts.db)?;
     // Read before loading: a change landing in between is seen next time.
     let generation = store.generation()?;
-    let scene = Arc::new(RwLock::new(Arc::new(Scene::load(&store, None, None)?)));
-    let worker = WorkerHandle::spawn(renderer);
-    let state = Arc::new(AppState {
-        db: opts.db.clone(),
+    let scene = Scene::load(&store, None, None)?;
+    let state = AppState::new(
+        opts.db.clone(),
         scene,
-        worker,
-        cache: Mutex::new(TileCache::new(opts.cache_mb << 20)),
-        in_flight: Mutex::new(HashMap::new()),
-        uploads: UploadPolicy {
+        WorkerHandle::spawn(renderer),
+        TileCache::new(opts.cache_mb << 20),
+        UploadPolicy {
             enabled: opts.uploads,
             token: opts.upload_token.clone(),
             max_bytes: opts.max_upload_mb << 20,
+            allow_origins: opts.allow_origins.clone(),
         },
-        empty_204: opts.empty_204,
-        upload_lock: tokio::sync::Mutex::new(()),
-        filtered: Mutex::new(HashMap::new()),
-        filtered_tick: Default::default(),
-        loaded_generation: std::sync::atomic::AtomicU64::new(generation),
-    });
+        opts.empty_204,
+        generation,
+        Arc::new(Connections::new(opts.limits.clone())),
+    );
+    // Tiles are meant for other origins' map pages: any origin may fetch
+    // them, preflights included. Nothing else is shared across origins.
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::HEAD])
+        .allow_headers(Any)
+        .expose_headers([header::ETAG, routes::WARNING]);
+    let tiles = Router::new()
+        .route("/tiles/{z}/{x}/{file}", get(routes::xyz_tile))
+        .route("/tms/{z}/{x}/{file}", get(routes::tms_tile))
+        .route("/tile/{z}/{x}/{y}", get(routes::hotpot_tile))
+        .layer(cors);
+    let upload = post(upload::upload)
+        .layer(DefaultBodyLimit::max(opts.max_upload_mb << 20))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::guard_writes,
+        ));
     let router = Router::new()
         .route("/", get(page::index))
         .route("/assets/{*path}", get(page::asset))
         .route("/api/palettes", get(page::palettes))
         .route("/api/stats", get(routes::stats))
         .route("/healthz", get(routes::healthz))
-        .route("/tiles/{z}/{x}/{file}", get(routes::xyz_tile))
-        .route("/tms/{z}/{x}/{file}", get(routes::tms_tile))
-        .route("/tile/{z}/{x}/{y}", get(routes::hotpot_tile))
-        .route(
-            "/upload",
-            post(upload::upload).layer(DefaultBodyLimit::max(opts.max_upload_mb << 20)),
-        )
+        .merge(tiles)
+        .route("/upload", upload)
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
         .layer(middleware::from_fn(log_request))
         .with_state(state.clone());
     Ok((router, state))
+}
+
+/// Serves `router` on `listener` with the connection limits of `state`
+/// until `shutdown` completes.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    state: &AppState,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServeError> {
+    listen::run(listener, router, state.connections.clone(), shutdown).await?;
+    Ok(())
 }
 
 /// Serves until Ctrl-C (or SIGTERM), then finishes the requests in flight.
@@ -134,9 +171,7 @@ pub async fn serve(
     eprintln!(
         "hotpot: map at http://{local}/  (tiles: http://{local}/tiles/{{z}}/{{x}}/{{y}}.png)"
     );
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown())
-        .await?;
+    serve_on(listener, router, &state, shutdown()).await?;
     eprintln!("hotpot: stopped");
     Ok(())
 }
@@ -173,7 +208,7 @@ pub async fn watch_database(state: Arc<AppState>, every: std::time::Duration) {
         match loaded {
             Ok(Ok(scene)) => {
                 let tracks = scene.tracks.len();
-                let dropped = state.replace_scene(scene);
+                let dropped = state.replace_scene(scene).await;
                 tracing::info!(
                     tracks,
                     tiles_dropped = dropped,

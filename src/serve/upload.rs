@@ -7,7 +7,7 @@ use crate::ingest::{activity, parse_bytes};
 use crate::store::track::Track;
 use crate::store::{InsertOutcome, SourceFile, Store};
 use axum::extract::{Multipart, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use std::sync::Arc;
@@ -25,10 +25,9 @@ struct FileOutcome {
 
 pub async fn upload(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
     mut multipart: Multipart,
 ) -> Result<Response, HttpError> {
-    authorize(&state, &headers)?;
+    // Who may upload is checked before the body is read: see `guard`.
     let mut files = Vec::new();
     while let Some(field) = multipart
         .next_field()
@@ -52,15 +51,18 @@ pub async fn upload(
             "no file in the upload (send multipart/form-data)".into(),
         ));
     }
-    // One upload at a time writes and swaps the scene, in order.
-    let _writer = state.upload_lock.lock().await;
+    // One upload at a time writes the database. The scene update is queued
+    // after the lock is let go, so that the uploads arriving meanwhile are
+    // drawn in the same update (`state`'s scene-updates thread).
+    let writer = state.upload_lock.lock().await;
     let db = state.db.clone();
     let (outcomes, tracks) = tokio::task::spawn_blocking(move || import(&db, files))
         .await
         .map_err(|e| HttpError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
         .map_err(|e| HttpError(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+    drop(writer);
     let added = tracks.len();
-    let invalidated = state.add_tracks(tracks);
+    let invalidated = state.add_tracks(tracks).await;
     tracing::info!(added, invalidated, "upload imported");
     let status = if outcomes.iter().all(|o| o.error.is_some()) {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -70,29 +72,6 @@ pub async fn upload(
     let body =
         serde_json::json!({ "added": added, "tiles_invalidated": invalidated, "files": outcomes });
     Ok((status, axum::Json(body)).into_response())
-}
-
-fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), HttpError> {
-    let policy = &state.uploads;
-    if !policy.enabled {
-        return Err(HttpError(
-            StatusCode::FORBIDDEN,
-            "uploads are disabled (start the server with --upload)".into(),
-        ));
-    }
-    if let Some(token) = &policy.token {
-        let given = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if given != Some(token.as_str()) {
-            return Err(HttpError(
-                StatusCode::UNAUTHORIZED,
-                "uploads need 'Authorization: Bearer <HOTPOT_UPLOAD_TOKEN>'".into(),
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// What an upload did to each file, and the tracks that are new.

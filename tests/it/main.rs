@@ -5,6 +5,7 @@ mod cli;
 mod corpus;
 mod crash;
 mod gpu;
+mod hostile;
 mod import;
 mod manage;
 mod poster;
