@@ -4,7 +4,7 @@
 //! `HOTPOT_BENCH_BACKEND=cpu|gpu|both` (default both when an adapter exists).
 //! Then cached tiles/s with and without a steady stream of ~20 uploads/s
 //! (issue 10, item 6), CPU renderer, for `3 * HOTPOT_BENCH_SCALE` seconds
-//! each.
+//! each; `HOTPOT_BENCH_SERVE=uploads` runs only that.
 
 mod common;
 
@@ -28,8 +28,12 @@ fn main() {
         let mut store = Store::open(&db).unwrap();
         hotpot::demo::store_into(&mut store, &DemoConfig::default()).unwrap();
     }
-    encoding(&db);
     under_uploads(&db);
+    // HOTPOT_BENCH_SERVE=uploads: only the part above.
+    if std::env::var("HOTPOT_BENCH_SERVE").is_ok_and(|v| v == "uploads") {
+        return;
+    }
+    encoding(&db);
     let which = std::env::var("HOTPOT_BENCH_BACKEND").unwrap_or_else(|_| "both".into());
     let gpu = GpuContext::new(AdapterChoice::Any).ok().map(Arc::new);
     if which != "gpu" {

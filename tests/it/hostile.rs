@@ -461,3 +461,17 @@ fn uploads_arriving_together_are_all_drawn_when_answered() {
         after["scene_updates"].as_u64().unwrap() - before["scene_updates"].as_u64().unwrap();
     eprintln!("16 concurrent uploads: {updates} scene updates");
 }
+
+#[test]
+fn oversized_filters_are_refused_on_the_cli_too() {
+    let s = server("hostile-cli-filter", |_| {});
+    let terms = (0..1000)
+        .map(|i| format!("distance_km > {i}"))
+        .collect::<Vec<_>>()
+        .join(" || ");
+    let out = crate::cli::hotpot(&s.db, &["list", "--filter", &terms]);
+    let err = crate::cli::text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("1000 terms") && err.contains("the limit is 256"), "{err}");
+    assert!(!err.contains("Expression tree"), "{err}");
+}
