@@ -102,7 +102,8 @@ fn run(label: &str, db: &std::path::Path, renderer: Box<dyn Renderer + Send>) {
     );
 }
 
-/// Serves `opts` on a loopback port of `rt`; the base URL.
+/// Serves `opts` on a loopback port of `rt`, following database changes
+/// as `hotpot serve` does; the base URL.
 fn start(
     rt: &tokio::runtime::Runtime,
     opts: &ServeOptions,
@@ -113,6 +114,10 @@ fn start(
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
+    rt.spawn(hotpot::serve::watch_database(
+        state.clone(),
+        Duration::from_secs(2),
+    ));
     rt.spawn(async move {
         hotpot::serve::serve_on(listener, router, &state, std::future::pending()).await
     });
@@ -120,7 +125,7 @@ fn start(
 }
 
 /// Cached tiles from `CLIENTS` threads for a while, alone and beside an
-/// uploader sending a small ride every 50 ms (rides far from the city, so
+/// ~20 uploads a second of small rides (far from the city, so
 /// that what slows tiles is the scene update, not redrawing).
 fn under_uploads(demo: &std::path::Path) {
     let scale: f64 = std::env::var("HOTPOT_BENCH_SCALE")
@@ -149,30 +154,37 @@ fn under_uploads(demo: &std::path::Path) {
     println!("uploads/s  tiles/s   p50 ms   p99 ms");
     for with_uploads in [false, true] {
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let uploader = with_uploads.then(|| {
-            let (stop, base) = (stop.clone(), base.clone());
-            std::thread::spawn(move || {
-                let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
-                let mut sent = 0u32;
-                let t = Instant::now();
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    let (ctype, body) = upload_body(sent);
-                    let res = agent
-                        .post(&format!("{base}/upload"))
-                        .header("Content-Type", &ctype)
-                        .send(&body[..])
-                        .unwrap();
-                    assert_eq!(res.status(), 200);
-                    sent += 1;
-                    let due = Duration::from_millis(50) * sent;
-                    std::thread::sleep(due.saturating_sub(t.elapsed()));
-                }
-                sent as f64 / t.elapsed().as_secs_f64()
+        // Four uploaders, one ride each every 200 ms: 20 a second while
+        // an upload takes under 200 ms.
+        let uploaders: Vec<_> = (0..4u32)
+            .filter(|_| with_uploads)
+            .map(|u| {
+                let (stop, base) = (stop.clone(), base.clone());
+                std::thread::spawn(move || {
+                    let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
+                    let mut sent = 0u32;
+                    let t = Instant::now();
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let (ctype, body) = upload_body(sent * 4 + u);
+                        let res = agent
+                            .post(&format!("{base}/upload"))
+                            .header("Content-Type", &ctype)
+                            .send(&body[..])
+                            .unwrap();
+                        assert_eq!(res.status(), 200);
+                        sent += 1;
+                        let due = Duration::from_millis(200) * sent;
+                        std::thread::sleep(due.saturating_sub(t.elapsed()));
+                    }
+                    sent as f64 / t.elapsed().as_secs_f64()
+                })
             })
-        });
+            .collect();
         let (lat, wall) = load_for(&urls, Duration::from_secs_f64(secs));
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        let rate = uploader.map_or(0.0, |u| u.join().unwrap());
+        let rate = uploaders
+            .into_iter()
+            .fold(0.0, |sum, u| sum + u.join().unwrap());
         let pct = |p: f64| lat[((lat.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e3;
         println!(
             "{rate:>9.1}  {:>7.0}  {:>7.2}  {:>7.2}",
@@ -185,7 +197,10 @@ fn under_uploads(demo: &std::path::Path) {
 
 /// A multipart upload of one small ride in the Harz, different each time.
 fn upload_body(i: u32) -> (String, Vec<u8>) {
-    let (lat, lon) = (51.7 + (i % 50) as f64 * 0.004, 10.5 + (i / 50) as f64 * 0.004);
+    let (lat, lon) = (
+        51.7 + (i % 50) as f64 * 0.004,
+        10.5 + (i / 50) as f64 * 0.004,
+    );
     let mut gpx = String::from(
         r#"<?xml version="1.0"?><gpx version="1.1" xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>"#,
     );

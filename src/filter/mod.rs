@@ -286,7 +286,10 @@ impl Expr {
 
     fn keys<'a>(&'a self, out: &mut Vec<&'a str>) {
         match self {
-            Expr::Cmp { key, .. } | Expr::In { key, .. } | Expr::Like { key, .. } | Expr::Has(key) => {
+            Expr::Cmp { key, .. }
+            | Expr::In { key, .. }
+            | Expr::Like { key, .. }
+            | Expr::Has(key) => {
                 if !out.contains(&key.as_str()) {
                     out.push(key);
                 }

@@ -61,7 +61,11 @@ impl TileCache {
     /// The tile if cached; counts a hit or a miss.
     pub async fn get(&self, key: &TileKey) -> Option<CachedTile> {
         let t = self.inner.get(key).await;
-        let counter = if t.is_some() { &self.hits } else { &self.misses };
+        let counter = if t.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
         counter.fetch_add(1, Ordering::Relaxed);
         t
     }

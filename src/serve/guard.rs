@@ -115,7 +115,12 @@ fn check_token(token: &str, headers: &HeaderMap) -> Result<(), (StatusCode, Stri
 /// (with any port), or the host of an origin the user allowed.
 fn host_is_trusted(host: &str, allow_origins: &[String]) -> bool {
     let name = match host.strip_prefix('[') {
-        Some(v6) => return v6.split(']').next().is_some_and(|a| a.parse::<std::net::Ipv6Addr>().is_ok()),
+        Some(v6) => {
+            return v6
+                .split(']')
+                .next()
+                .is_some_and(|a| a.parse::<std::net::Ipv6Addr>().is_ok());
+        }
         None => host.rsplit_once(':').map_or(host, |(n, _)| n),
     };
     name.parse::<std::net::Ipv4Addr>().is_ok()
@@ -132,7 +137,13 @@ mod tests {
 
     #[test]
     fn hosts_that_rebinding_cannot_make() {
-        for ok in ["127.0.0.1:8080", "localhost:3000", "[::1]:80", "192.168.1.5", "LOCALHOST"] {
+        for ok in [
+            "127.0.0.1:8080",
+            "localhost:3000",
+            "[::1]:80",
+            "192.168.1.5",
+            "LOCALHOST",
+        ] {
             assert!(host_is_trusted(ok, &[]), "{ok}");
         }
         for bad in ["evil.example:8080", "", "127.0.0.1.nip.io:80", "[evil]:80"] {

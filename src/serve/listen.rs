@@ -128,7 +128,9 @@ impl Connections {
         let open = self.lock();
         let idlest = open
             .values()
-            .filter(|c| c.in_flight.load(Ordering::Acquire) == 0 && !c.closing.load(Ordering::Relaxed))
+            .filter(|c| {
+                c.in_flight.load(Ordering::Acquire) == 0 && !c.closing.load(Ordering::Relaxed)
+            })
             .min_by_key(|c| c.last_active.load(Ordering::Relaxed));
         match idlest {
             Some(c) => {

@@ -201,12 +201,27 @@ pub async fn watch_database(state: Arc<AppState>, every: std::time::Duration) {
         }
         last = now;
         let db = state.db.clone();
+        let current = state.scene();
+        // Our own uploads move the generation too, and are drawn already:
+        // when the ids and masks are those of the scene, there is nothing
+        // to load (loading decodes every track: seconds on a big database,
+        // every two seconds under a stream of uploads).
         let loaded = tokio::task::spawn_blocking(move || {
-            Store::open_existing(&db).and_then(|s| Scene::load(&s, None, None))
+            let store = Store::open_existing(&db)?;
+            let ids: std::collections::BTreeSet<i64> =
+                store.list(None)?.iter().map(|a| a.id).collect();
+            let same = store.masks()? == current.masks
+                && ids.len() == current.tracks.len()
+                && current.tracks.iter().all(|t| ids.contains(&t.id));
+            if same {
+                return Ok(None);
+            }
+            Scene::load(&store, None, None).map(Some)
         })
         .await;
         match loaded {
-            Ok(Ok(scene)) => {
+            Ok(Ok(None)) => {}
+            Ok(Ok(Some(scene))) => {
                 let tracks = scene.tracks.len();
                 let dropped = state.replace_scene(scene).await;
                 tracing::info!(

@@ -1,8 +1,8 @@
 //! HTTP handlers: thin layers over the cache, the worker and the store.
 
 use super::cache::{CachedTile, TileKey};
-use super::error::TileError;
 pub use super::error::HttpError;
+use super::error::TileError;
 use super::state::AppState;
 use super::style::{StyleQuery, TileStyle};
 use crate::render::{RenderJob, View, encode};
@@ -224,7 +224,12 @@ fn respond(state: &AppState, tile: CachedTile, size: u32, headers: &HeaderMap) -
         if state.empty_204 {
             return (StatusCode::NO_CONTENT, common).into_response();
         }
-        return (common, [(header::CONTENT_TYPE, "image/png")], empty_png(size)).into_response();
+        return (
+            common,
+            [(header::CONTENT_TYPE, "image/png")],
+            empty_png(size),
+        )
+            .into_response();
     }
     (common, [(header::CONTENT_TYPE, "image/png")], tile.png).into_response()
 }

@@ -195,10 +195,9 @@ impl AppState {
             Some(k) => k,
             None => {
                 let db = self.db.clone();
-                let keys = blocking(move || {
-                    Store::open_existing(&db).and_then(|s| s.property_keys())
-                })
-                .await?;
+                let keys =
+                    blocking(move || Store::open_existing(&db).and_then(|s| s.property_keys()))
+                        .await?;
                 let keys = Arc::new(keys.into_keys().collect::<BTreeSet<_>>());
                 *self.known_keys.lock().unwrap_or_else(|p| p.into_inner()) = Some(keys.clone());
                 keys

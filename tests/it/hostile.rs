@@ -5,9 +5,7 @@
 //! reset (issue 10).
 
 use crate::import::{TempDir, ride};
-use crate::serve::{
-    TestServer, agent, centre_tile, get, is_blank, multipart, post, server, stats,
-};
+use crate::serve::{TestServer, agent, centre_tile, get, is_blank, multipart, post, server, stats};
 use hotpot::render::encode::read_png_rgba;
 use hotpot::serve::listen::ConnLimits;
 use std::io::{Read, Write};
@@ -174,7 +172,12 @@ fn refused_uploads_are_answered_while_the_body_is_still_coming() {
     let cases = [
         (&off, head(""), 403, "--upload"),
         (&token, head(""), 401, "Bearer"),
-        (&token, head("Authorization: Bearer nope\r\n"), 401, "Bearer"),
+        (
+            &token,
+            head("Authorization: Bearer nope\r\n"),
+            401,
+            "Bearer",
+        ),
         (&small, head(""), 413, "limit"),
         (
             &small,
@@ -279,7 +282,9 @@ fn every_answer_says_nosniff_and_tiles_are_shared_across_origins() {
     ] {
         let r = get(&format!("{}{path}", s.base), &[]);
         assert_eq!(
-            r.headers.get("x-content-type-options").map(|v| v.to_str().unwrap()),
+            r.headers
+                .get("x-content-type-options")
+                .map(|v| v.to_str().unwrap()),
             Some("nosniff"),
             "{path}"
         );
@@ -295,7 +300,10 @@ fn every_answer_says_nosniff_and_tiles_are_shared_across_origins() {
         Some("*")
     );
     // The preflight of a map page on another origin.
-    for path in [format!("/tiles/12/{x}/{y}.png"), format!("/tile/12/{x}/{y}")] {
+    for path in [
+        format!("/tiles/12/{x}/{y}.png"),
+        format!("/tile/12/{x}/{y}"),
+    ] {
         let res = agent()
             .options(&format!("{}{path}", s.base))
             .header("Origin", "https://other.example")
@@ -305,10 +313,12 @@ fn every_answer_says_nosniff_and_tiles_are_shared_across_origins() {
         assert!(res.status().is_success(), "{path}: {}", res.status());
         let h = res.headers();
         assert_eq!(h["access-control-allow-origin"], "*");
-        assert!(h["access-control-allow-methods"]
-            .to_str()
-            .unwrap()
-            .contains("GET"));
+        assert!(
+            h["access-control-allow-methods"]
+                .to_str()
+                .unwrap()
+                .contains("GET")
+        );
     }
     // Not the upload: no CORS there.
     let up = get(
@@ -327,7 +337,10 @@ fn malformed_urls_and_queries_get_4xx_with_a_message() {
         .join("%20%7C%7C%20");
     let in_list = format!(
         "sport%20in%20%5B{}%5D",
-        (0..1000).map(|i| format!("s{i}")).collect::<Vec<_>>().join(",")
+        (0..1000)
+            .map(|i| format!("s{i}"))
+            .collect::<Vec<_>>()
+            .join(",")
     );
     let cases = [
         format!("/tiles/3/0/0.png?filter={terms}"),
@@ -403,7 +416,10 @@ fn empty_tiles_have_the_size_gdal_asks_for() {
     assert!(is_blank(&png));
     // --empty-204 keeps the old answer for clients that want it.
     let s204 = server("hostile-204", |o| o.empty_204 = true);
-    assert_eq!(get(&format!("{}/tiles/5/12/12.png", s204.base), &[]).status, 204);
+    assert_eq!(
+        get(&format!("{}/tiles/5/12/12.png", s204.base), &[]).status,
+        204
+    );
 }
 
 #[test]
@@ -421,11 +437,18 @@ fn tile_dates_and_unknown_filter_keys() {
         &[],
     );
     assert_eq!(runs_dated.body, runs.body, "dates combine with the filter");
-    assert!(is_blank(&get(&url("?filter=sport%20%3D%20running&after=2100-01-01"), &[]).body));
+    assert!(is_blank(
+        &get(&url("?filter=sport%20%3D%20running&after=2100-01-01"), &[]).body
+    ));
     assert!(runs.headers.get("x-hotpot-warning").is_none());
     let typo = get(&url("?filter=heart_rat%20%3E%20100"), &[]);
     assert_eq!(typo.status, 200);
-    let warning = typo.headers.get("x-hotpot-warning").unwrap().to_str().unwrap();
+    let warning = typo
+        .headers
+        .get("x-hotpot-warning")
+        .unwrap()
+        .to_str()
+        .unwrap();
     assert!(warning.contains("\"heart_rat\""), "{warning}");
 }
 
@@ -472,6 +495,9 @@ fn oversized_filters_are_refused_on_the_cli_too() {
     let out = crate::cli::hotpot(&s.db, &["list", "--filter", &terms]);
     let err = crate::cli::text(&out.stderr);
     assert!(!out.status.success());
-    assert!(err.contains("1000 terms") && err.contains("the limit is 256"), "{err}");
+    assert!(
+        err.contains("1000 terms") && err.contains("the limit is 256"),
+        "{err}"
+    );
     assert!(!err.contains("Expression tree"), "{err}");
 }

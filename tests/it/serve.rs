@@ -106,7 +106,11 @@ pub fn stats(s: &TestServer) -> serde_json::Value {
 
 /// Whether a PNG is fully transparent.
 pub fn is_blank(png: &[u8]) -> bool {
-    read_png_rgba(png).unwrap().data.chunks(4).all(|p| p[3] == 0)
+    read_png_rgba(png)
+        .unwrap()
+        .data
+        .chunks(4)
+        .all(|p| p[3] == 0)
 }
 
 /// Tile x/y at zoom z around the demo city's centre (52.45 N, 13.30 E).
