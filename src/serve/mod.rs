@@ -46,6 +46,8 @@ pub struct ServeOptions {
     pub upload_token: Option<String>,
     pub max_upload_mb: usize,
     pub empty_204: bool,
+    /// Metres cut off the start and end of every uploaded activity.
+    pub upload_trim_m: Option<f64>,
     /// Origins whose pages may upload (`--allow-origin`).
     pub allow_origins: Vec<String>,
     pub limits: ConnLimits,
@@ -92,6 +94,7 @@ pub fn app(
             enabled: opts.uploads,
             token: opts.upload_token.clone(),
             max_bytes: opts.max_upload_mb << 20,
+            trim_m: opts.upload_trim_m,
             allow_origins: opts.allow_origins.clone(),
         },
         opts.empty_204,

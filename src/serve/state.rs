@@ -64,6 +64,8 @@ pub struct UploadPolicy {
     pub enabled: bool,
     pub token: Option<String>,
     pub max_bytes: usize,
+    /// Metres cut off the start and end of every uploaded activity.
+    pub trim_m: Option<f64>,
     /// Origins (`https://map.example.org`) whose pages may upload, and
     /// whose hosts may be this server's `Host`.
     pub allow_origins: Vec<String>,

@@ -206,7 +206,7 @@ fn refused_uploads_are_answered_while_the_body_is_still_coming() {
 #[test]
 fn cross_site_writes_are_refused() {
     let s = server("hostile-csrf", |_| {});
-    let gpx = |i: i64| hotpot::demo::to_gpx(&ride(50.0, 8.0 + i as f64, 50, 1_700_000_000_000 + i));
+    let gpx = |i: i64| hotpot_demo::to_gpx(&ride(50.0, 8.0 + i as f64, 50, 1_700_000_000_000 + i));
     let send = |headers: &[(&str, &str)], i: i64| {
         let (ctype, body) = multipart(&[("a.gpx", gpx(i))]);
         let mut req = agent()
@@ -249,7 +249,7 @@ fn cross_site_writes_are_refused() {
 #[test]
 fn bearer_is_any_case() {
     let s = server("hostile-bearer", |o| o.upload_token = Some("s3cret".into()));
-    let gpx = hotpot::demo::to_gpx(&ride(50.0, 8.0, 50, 1_700_000_000_000));
+    let gpx = hotpot_demo::to_gpx(&ride(50.0, 8.0, 50, 1_700_000_000_000));
     let (ctype, body) = multipart(&[("a.gpx", gpx)]);
     let status = |auth: &str| {
         agent()
@@ -462,7 +462,7 @@ fn uploads_arriving_together_are_all_drawn_when_answered() {
             let base = base.clone();
             std::thread::spawn(move || {
                 let a = ride(51.0 + i as f64 * 0.01, 10.0, 100, 1_600_000_000_000 + i);
-                let (ctype, body) = multipart(&[("r.gpx", hotpot::demo::to_gpx(&a))]);
+                let (ctype, body) = multipart(&[("r.gpx", hotpot_demo::to_gpx(&a))]);
                 agent()
                     .post(&format!("{base}/upload"))
                     .header("Content-Type", &ctype)
