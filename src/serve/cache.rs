@@ -165,7 +165,7 @@ mod tests {
         }
         c.settle().await;
         assert!(c.bytes() <= 10_000, "{} bytes", c.bytes());
-        assert!(c.len() > 0 && c.len() < 10);
+        assert!(!c.is_empty() && c.len() < 10);
     }
 
     #[tokio::test]

@@ -19,9 +19,8 @@ pub mod style;
 pub mod upload;
 pub mod worker;
 
-use self::cache::TileCache;
-use self::listen::{ConnLimits, Connections};
-use self::state::{AppState, UploadPolicy};
+use self::listen::ConnLimits;
+use self::state::AppState;
 use self::worker::WorkerHandle;
 use crate::render::Renderer;
 use crate::scene::Scene;
@@ -85,22 +84,7 @@ pub fn app(
     // Read before loading: a change landing in between is seen next time.
     let generation = store.generation()?;
     let scene = Scene::load(&store, None, None)?;
-    let state = AppState::new(
-        opts.db.clone(),
-        scene,
-        WorkerHandle::spawn(renderer),
-        TileCache::new(opts.cache_mb << 20),
-        UploadPolicy {
-            enabled: opts.uploads,
-            token: opts.upload_token.clone(),
-            max_bytes: opts.max_upload_mb << 20,
-            trim_m: opts.upload_trim_m,
-            allow_origins: opts.allow_origins.clone(),
-        },
-        opts.empty_204,
-        generation,
-        Arc::new(Connections::new(opts.limits.clone())),
-    );
+    let state = AppState::new(opts, scene, WorkerHandle::spawn(renderer), generation);
     // Tiles are meant for other origins' map pages: any origin may fetch
     // them, preflights included. Nothing else is shared across origins.
     let cors = CorsLayer::new()

@@ -9,6 +9,7 @@
 //! tile requests waited on the scene lock: 22 uploads a second took tile
 //! throughput from 14,274 to 50 requests a second (issue 10, item 6).
 
+use super::ServeOptions;
 use super::cache::TileCache;
 use super::error::TileError;
 use super::listen::Connections;
@@ -83,32 +84,34 @@ struct Pending {
 }
 
 impl AppState {
-    /// The state, with its `scene-updates` thread started.
+    /// The state for `opts`, with its `scene-updates` thread started.
     pub fn new(
-        db: PathBuf,
+        opts: &ServeOptions,
         scene: Scene,
         worker: WorkerHandle,
-        cache: TileCache,
-        uploads: UploadPolicy,
-        empty_204: bool,
         generation: u64,
-        connections: Arc<Connections>,
     ) -> Arc<AppState> {
         let (updates, rx) = mpsc::channel();
         let state = Arc::new(AppState {
-            db,
+            db: opts.db.clone(),
             scene: Arc::new(RwLock::new(Arc::new(scene))),
             worker,
-            cache,
-            uploads,
-            empty_204,
+            cache: TileCache::new(opts.cache_mb << 20),
+            uploads: UploadPolicy {
+                enabled: opts.uploads,
+                token: opts.upload_token.clone(),
+                max_bytes: opts.max_upload_mb << 20,
+                trim_m: opts.upload_trim_m,
+                allow_origins: opts.allow_origins.clone(),
+            },
+            empty_204: opts.empty_204,
             upload_lock: tokio::sync::Mutex::new(()),
             filtered: Mutex::new(HashMap::new()),
             filtered_tick: AtomicU64::new(0),
             loaded_generation: AtomicU64::new(generation),
             epoch: AtomicU64::new(0),
             scene_updates: AtomicU64::new(0),
-            connections,
+            connections: Arc::new(Connections::new(opts.limits.clone())),
             known_keys: Mutex::new(None),
             updates,
         });
