@@ -59,8 +59,7 @@ pub async fn upload(
     let trim_m = state.uploads.trim_m;
     let (outcomes, tracks) = tokio::task::spawn_blocking(move || import(&db, files, trim_m))
         .await
-        .map_err(|e| HttpError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-        .map_err(|e| HttpError(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+        .map_err(HttpError::internal)??;
     drop(writer);
     let added = tracks.len();
     let invalidated = state.add_tracks(tracks).await;
@@ -87,8 +86,8 @@ fn import(
     db: &std::path::Path,
     files: Vec<(String, Vec<u8>)>,
     trim_m: Option<f64>,
-) -> Result<Imported, String> {
-    let mut store = Store::open(db).map_err(|e| e.to_string())?;
+) -> Result<Imported, HttpError> {
+    let mut store = Store::open(db)?;
     let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
     let files = files
         .into_iter()
@@ -100,9 +99,9 @@ fn import(
     };
     let mut report = Importer::new(&mut store, opts)
         .import_bytes(files)
-        .map_err(|e| e.to_string())?;
+        .map_err(HttpError::internal)?;
     let ids: Vec<i64> = report.added.iter().map(|a| a.id).collect();
-    let tracks = store.tracks_by_id(&ids).map_err(|e| e.to_string())?;
+    let tracks = store.tracks_by_id(&ids)?;
     let outcomes = names
         .into_iter()
         .map(|name| outcome_of(&mut report, name))
