@@ -16,3 +16,4 @@ pub mod render;
 pub mod scene;
 pub mod serve;
 pub mod store;
+pub mod text;

@@ -6,6 +6,8 @@ mod distance;
 mod manage;
 #[path = "cli/partial.rs"]
 mod partial;
+#[path = "cli/runtime_dir.rs"]
+mod runtime_dir;
 
 use anyhow::{Context, Result, bail};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
@@ -155,7 +157,9 @@ struct RenderArgs {
 
 #[derive(Args, Clone)]
 struct StyleArgs {
-    /// Built-in palette: hot (default), blue, purple, viridis, mono, ink.
+    /// Built-in palette: hot (default), blue, purple, viridis, mono, ink;
+    /// erik/hotpot's pinkish, blue-red, red, orange; local-heatmap-tile-
+    /// server's warm, cool.
     #[arg(long, conflicts_with = "gradient")]
     palette: Option<String>,
     /// Custom gradient, stops in visit counts: "1:f00;10:ff0;50:fff"
@@ -230,7 +234,10 @@ struct StatsArgs {
 }
 
 fn main() -> ExitCode {
+    // After parsing, which exits on --help and bad arguments without
+    // running destructors; before anything starts a thread.
     let cli = Cli::parse();
+    let _runtime_dir = runtime_dir::quiet_vulkan_loader();
     let level = match cli.verbose {
         0 => tracing::Level::WARN,
         1 => tracing::Level::INFO,
@@ -243,6 +250,7 @@ fn main() -> ExitCode {
         .init();
     match run(cli) {
         Ok(code) => code,
+        Err(e) if manage::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
@@ -294,12 +302,15 @@ fn import(db: &Path, args: ImportArgs) -> Result<ExitCode> {
     )
 }
 
+/// Paths and messages come from the files: printed through `sanitize`.
 fn print_import_report(r: &ImportReport) {
+    use hotpot::text::sanitize;
+    let shown = |path: &Path| sanitize(&path.display().to_string()).into_owned();
     for (path, w) in &r.warnings {
-        eprintln!("warning: {}: {w}", path.display());
+        eprintln!("warning: {}: {}", shown(path), sanitize(w));
     }
     for (path, e) in r.failed.iter().chain(&r.walk_errors) {
-        eprintln!("failed: {}: {e}", path.display());
+        eprintln!("failed: {}: {}", shown(path), sanitize(e));
     }
     println!(
         "{} files read ({} unchanged skipped), {} activities added ({} points), {} duplicates skipped, {} files failed",
@@ -332,7 +343,7 @@ fn colormap_from(style: &StyleArgs) -> Result<Colormap> {
 fn render(db: &Path, backend: Backend, args: RenderArgs) -> Result<ExitCode> {
     let store = Store::open_existing(db)?;
     let (dims, dpi) = requested_size(&args)?;
-    let filter = args.filter.to_filter()?;
+    let filter = args.filter.to_filter_for(&store)?;
     // --fit with a filter frames what the filter keeps.
     let fitted = match (&filter, args.fit) {
         (Some(f), true) => Some(Scene::load(&store, None, Some(f))?),
@@ -523,6 +534,8 @@ fn stats(db: &Path, args: StatsArgs) -> Result<ExitCode> {
     }
     println!("points: {}", s.points);
     for (sport, x) in &s.per_sport {
+        // Sport names come from the files.
+        let sport = hotpot::text::sanitize(sport);
         println!(
             "  {sport:<14} {:>6} activities {:>10.0} km",
             x.activities, x.distance_km

@@ -2,6 +2,7 @@
 //! small machines); each module covers one area.
 
 mod cli;
+mod compat;
 mod corpus;
 mod crash;
 mod gpu;
@@ -9,6 +10,7 @@ mod hostile;
 mod import;
 mod import_sources;
 mod manage;
+mod mutated;
 mod poster;
 mod privacy;
 mod render_semantics;
