@@ -189,51 +189,10 @@ enum CmpOp {
     Ge,
 }
 
-/// Terms a filter may hold, an `in` list counting one per value. SQLite
-/// nests a chain of terms one level per term and refuses a tree deeper
-/// than 1,000 ("Expression tree is too large"), and each term's `CASE`
-/// adds levels of its own: 1,000 terms failed as a server 500 (issue 10,
-/// item 12). The test `largest_filters_run_in_sqlite` runs this many of
-/// every shape.
-pub const MAX_TERMS: usize = 256;
-
 impl Filter {
     /// Parses the filter language (see the module docs).
     pub fn parse(input: &str) -> Result<Filter, FilterError> {
-        let filter = parse::parse(input).map(|expr| Filter { expr })?;
-        filter.check_size()?;
-        Ok(filter)
-    }
-
-    /// Refuses a filter of more than [`MAX_TERMS`] terms, saying so.
-    pub fn check_size(&self) -> Result<(), FilterError> {
-        let n = self.expr.terms();
-        if n > MAX_TERMS {
-            return Err(FilterError {
-                column: 1,
-                message: format!(
-                    "the filter has {n} terms (an `in` list counts each value); the limit is {MAX_TERMS}"
-                ),
-            });
-        }
-        Ok(())
-    }
-
-    /// The keys the filter reads that no activity has (`known` says which
-    /// do) and that are no column (`id`, `sport`, ...): terms on them match
-    /// nothing, which users should be told rather than shown an empty map.
-    pub fn unknown_keys(&self, known: &dyn Fn(&str) -> bool) -> Vec<&str> {
-        self.keys()
-            .into_iter()
-            .filter(|k| !sql::is_column(k) && !known(k))
-            .collect()
-    }
-
-    /// The property keys the filter reads, each once, in order of first use.
-    pub fn keys(&self) -> Vec<&str> {
-        let mut keys = Vec::new();
-        self.expr.keys(&mut keys);
-        keys
+        parse::parse(input).map(|expr| Filter { expr })
     }
 
     /// Activities that started at or after `date` (`2024-01-01` or
@@ -312,32 +271,6 @@ impl Filter {
             value: Literal::Text(date.to_string()),
         };
         Ok(Filter { expr })
-    }
-}
-
-impl Expr {
-    fn terms(&self) -> usize {
-        match self {
-            Expr::In { values, .. } => values.len().max(1),
-            Expr::Cmp { .. } | Expr::Like { .. } | Expr::Has(_) => 1,
-            Expr::Not(inner) => inner.terms(),
-            Expr::And(list) | Expr::Or(list) => list.iter().map(Expr::terms).sum(),
-        }
-    }
-
-    fn keys<'a>(&'a self, out: &mut Vec<&'a str>) {
-        match self {
-            Expr::Cmp { key, .. }
-            | Expr::In { key, .. }
-            | Expr::Like { key, .. }
-            | Expr::Has(key) => {
-                if !out.contains(&key.as_str()) {
-                    out.push(key);
-                }
-            }
-            Expr::Not(inner) => inner.keys(out),
-            Expr::And(list) | Expr::Or(list) => list.iter().for_each(|e| e.keys(out)),
-        }
     }
 }
 

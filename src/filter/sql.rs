@@ -40,11 +40,6 @@ const JSON_TYPES: [(Kind, &str); 3] = [
     (Kind::Bool, "IN ('true', 'false')"),
 ];
 
-/// Whether `key` is read from a column (so every activity has it).
-pub(super) fn is_column(key: &str) -> bool {
-    column(key).is_some()
-}
-
 /// Keys whose column holds what the importer writes into the properties.
 /// `source` is not in the properties at all: see `Filter::matches`.
 fn column(key: &str) -> Option<(Kind, &'static str)> {
@@ -732,34 +727,6 @@ mod tests {
             .collect();
         assert_eq!(by_sql, by_eval, "{f}\n{sql}");
         by_sql
-    }
-
-    #[test]
-    fn largest_filters_run_in_sqlite() {
-        let db = database();
-        let n = crate::filter::MAX_TERMS;
-        let values: Vec<String> = (0..n).map(|i| format!("s{i}")).collect();
-        let chain = |op: &str| {
-            (0..n)
-                .map(|i| format!("distance_km != {i}.5"))
-                .collect::<Vec<_>>()
-                .join(op)
-        };
-        let shapes = [
-            format!("sport in [cycling, {}]", values[1..].join(", ")),
-            chain(" && "),
-            chain(" || "),
-            format!("!({})", chain(" || ")),
-        ];
-        for text in &shapes {
-            let f = Filter::parse(text).unwrap();
-            agreed(&db, &f);
-        }
-        let too_many = format!("sport in [{}, x]", values.join(", "));
-        let e = Filter::parse(&too_many).unwrap_err();
-        assert!(e.message.contains("the limit is 256"), "{e}");
-        let e = Filter::parse(&format!("{} && x = 1", chain(" || "))).unwrap_err();
-        assert!(e.message.contains("257 terms"), "{e}");
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::geo::{UnitRect, WORLD_SIZE};
 use crate::scene::{Scene, SceneTrack};
 use crate::store::track::Track;
 use crate::store::{Store, StoreError};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak, mpsc};
@@ -47,9 +47,9 @@ pub struct AppState {
     /// Scene changes applied (one per batch of uploads), for `/api/stats`.
     pub scene_updates: AtomicU64,
     pub connections: Arc<Connections>,
-    /// Property keys some activity has, read when a filter first needs
-    /// them and forgotten when the scene changes.
-    known_keys: Mutex<Option<Arc<BTreeSet<String>>>>,
+    /// Per filter (canonical text), the keys it names that no activity
+    /// has; forgotten when the scene changes.
+    unknown_keys: Mutex<HashMap<String, Vec<String>>>,
     updates: mpsc::Sender<Pending>,
 }
 
@@ -112,7 +112,7 @@ impl AppState {
             epoch: AtomicU64::new(0),
             scene_updates: AtomicU64::new(0),
             connections: Arc::new(Connections::new(opts.limits.clone())),
-            known_keys: Mutex::new(None),
+            unknown_keys: Mutex::new(HashMap::new()),
             updates,
         });
         // Weak: the thread ends when the last handler lets go of the state
@@ -189,30 +189,29 @@ impl AppState {
         }
     }
 
-    /// The keys `filter` reads that no activity has.
+    /// The keys `filter` reads that no activity has, asked of the store
+    /// once per filter and scene.
     pub async fn unknown_keys(&self, filter: &Filter) -> Result<Vec<String>, TileError> {
+        let text = filter.to_string();
         let cached = self
-            .known_keys
+            .unknown_keys
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        let known = match cached {
-            Some(k) => k,
-            None => {
-                let db = self.db.clone();
-                let keys =
-                    blocking(move || Store::open_existing(&db).and_then(|s| s.property_keys()))
-                        .await?;
-                let keys = Arc::new(keys.into_keys().collect::<BTreeSet<_>>());
-                *self.known_keys.lock().unwrap_or_else(|p| p.into_inner()) = Some(keys.clone());
-                keys
-            }
-        };
-        Ok(filter
-            .unknown_keys(&|k| known.contains(k))
-            .into_iter()
-            .map(str::to_string)
-            .collect())
+            .get(&text)
+            .cloned();
+        if let Some(keys) = cached {
+            return Ok(keys);
+        }
+        let (db, f) = (self.db.clone(), filter.clone());
+        let keys =
+            blocking(move || Store::open_existing(&db).and_then(|s| s.unknown_keys(&f))).await?;
+        let mut all = self.unknown_keys.lock().unwrap_or_else(|p| p.into_inner());
+        // Bounded like the filtered scenes: a few filters are in use at once.
+        if all.len() >= 64 {
+            all.clear();
+        }
+        all.insert(text, keys.clone());
+        Ok(keys)
     }
 
     /// Replaces the whole scene (the database changed under us) and drops
@@ -251,7 +250,10 @@ impl AppState {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clear();
-        *self.known_keys.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self.unknown_keys
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
         match areas {
             // A tile's lines reach a few pixels past its edge: 5% of a tile.
             Some(areas) => pollster::block_on(self.cache.invalidate(areas, 0.05)),
