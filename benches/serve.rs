@@ -13,6 +13,9 @@
 //!
 //! `HOTPOT_BENCH_RUNS=issue,demo` picks runs (default both);
 //! `HOTPOT_BENCH_BACKEND=cpu|gpu|both` (default both when an adapter exists).
+//! Then cached tiles/s with and without a steady stream of ~20 uploads/s
+//! (issue 10, item 6), CPU renderer, for `3 * HOTPOT_BENCH_SCALE` seconds
+//! each; `HOTPOT_BENCH_SERVE=uploads` runs only that.
 
 mod common;
 #[path = "serve/mixed.rs"]
@@ -23,6 +26,7 @@ use hotpot::ingest::importer::{ImportOptions, Importer};
 use hotpot::render::Renderer;
 use hotpot::render::cpu::CpuRenderer;
 use hotpot::render::gpu::{GpuContext, GpuRenderer};
+use hotpot::serve::{ServeOptions, app};
 use hotpot::store::Store;
 use hotpot_demo::DemoConfig;
 use std::sync::{Arc, Mutex};
@@ -46,6 +50,11 @@ fn main() {
         Importer::new(&mut store, ImportOptions::default())
             .import_parsed("demo", hotpot_demo::generate(&DemoConfig::default()))
             .unwrap();
+    }
+    under_uploads(&db);
+    // HOTPOT_BENCH_SERVE=uploads: only the part above.
+    if std::env::var("HOTPOT_BENCH_SERVE").is_ok_and(|v| v == "uploads") {
+        return;
     }
     encoding(&db);
     let which = std::env::var("HOTPOT_BENCH_BACKEND").unwrap_or_else(|_| "both".into());
@@ -101,6 +110,159 @@ fn run(label: &str, db: &std::path::Path, renderer: Box<dyn Renderer + Send>) {
         stats["batch"]["mean"].as_f64().unwrap_or(0.0),
         stats["batch"]["max"]
     );
+}
+
+/// Serves `opts` on a loopback port of `rt`, following database changes
+/// as `hotpot serve` does; the base URL.
+fn start(
+    rt: &tokio::runtime::Runtime,
+    opts: &ServeOptions,
+    renderer: Box<dyn Renderer + Send>,
+) -> String {
+    let (router, state) = app(opts, renderer).unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    rt.spawn(hotpot::serve::watch_database(
+        state.clone(),
+        Duration::from_secs(2),
+    ));
+    rt.spawn(async move {
+        hotpot::serve::serve_on(listener, router, &state, std::future::pending()).await
+    });
+    base
+}
+
+/// Cached tiles from `CLIENTS` threads for a while, alone and beside an
+/// ~20 uploads a second of small rides (far from the city, so
+/// that what slows tiles is the scene update, not redrawing).
+fn under_uploads(demo: &std::path::Path) {
+    let scale: f64 = std::env::var("HOTPOT_BENCH_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0);
+    let secs = 3.0 * scale;
+    let copy = common::root().join("serve-uploads.sqlite3");
+    std::fs::copy(demo, &copy).unwrap();
+    let opts = ServeOptions {
+        db: copy,
+        cache_mb: 512,
+        uploads: true,
+        max_upload_mb: 8,
+        ..Default::default()
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let base = start(&rt, &opts, Box::new(CpuRenderer::new()));
+    let urls: Vec<String> = (12u8..=14).flat_map(|z| tiles(&base, z)).collect();
+    load(&urls); // warm the cache
+    println!("\ncached tiles for {secs:.0} s, {CLIENTS} clients (cpu):");
+    println!("uploads/s  tiles/s   p50 ms   p99 ms");
+    for with_uploads in [false, true] {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        // Four uploaders, one ride each every 200 ms: 20 a second while
+        // an upload takes under 200 ms.
+        let uploaders: Vec<_> = (0..4u32)
+            .filter(|_| with_uploads)
+            .map(|u| {
+                let (stop, base) = (stop.clone(), base.clone());
+                std::thread::spawn(move || {
+                    let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
+                    let mut sent = 0u32;
+                    let t = Instant::now();
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let (ctype, body) = upload_body(sent * 4 + u);
+                        let res = agent
+                            .post(&format!("{base}/upload"))
+                            .header("Content-Type", &ctype)
+                            .send(&body[..])
+                            .unwrap();
+                        assert_eq!(res.status(), 200);
+                        sent += 1;
+                        let due = Duration::from_millis(200) * sent;
+                        std::thread::sleep(due.saturating_sub(t.elapsed()));
+                    }
+                    sent as f64 / t.elapsed().as_secs_f64()
+                })
+            })
+            .collect();
+        let (lat, wall) = load_for(&urls, Duration::from_secs_f64(secs));
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let rate = uploaders
+            .into_iter()
+            .fold(0.0, |sum, u| sum + u.join().unwrap());
+        let pct = |p: f64| lat[((lat.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e3;
+        println!(
+            "{rate:>9.1}  {:>7.0}  {:>7.2}  {:>7.2}",
+            lat.len() as f64 / wall.as_secs_f64(),
+            pct(0.5),
+            pct(0.99)
+        );
+    }
+}
+
+/// A multipart upload of one small ride in the Harz, different each time.
+fn upload_body(i: u32) -> (String, Vec<u8>) {
+    let (lat, lon) = (
+        51.7 + (i % 50) as f64 * 0.004,
+        10.5 + (i / 50) as f64 * 0.004,
+    );
+    let mut gpx = String::from(
+        r#"<?xml version="1.0"?><gpx version="1.1" xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>"#,
+    );
+    for k in 0..200 {
+        gpx.push_str(&format!(
+            r#"<trkpt lat="{:.6}" lon="{:.6}"><time>2023-05-{:02}T10:{:02}:{:02}Z</time></trkpt>"#,
+            lat + k as f64 * 0.00005,
+            lon + k as f64 * 0.00007,
+            1 + i % 28,
+            k / 60,
+            k % 60
+        ));
+    }
+    gpx.push_str("</trkseg></trk></gpx>");
+    let boundary = "bench-boundary-1f2e";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"r{i}.gpx\"\r\n\r\n{gpx}\r\n--{boundary}--\r\n"
+    )
+    .into_bytes();
+    body.shrink_to_fit();
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// Requests `urls` round and round from `CLIENTS` threads for `time`.
+fn load_for(urls: &[String], time: Duration) -> (Vec<Duration>, Duration) {
+    let urls = Arc::new(urls.to_vec());
+    let t = Instant::now();
+    let handles: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let urls = urls.clone();
+            std::thread::spawn(move || {
+                let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
+                let mut lat = Vec::new();
+                let mut i = c * 7;
+                while t.elapsed() < time {
+                    let t = Instant::now();
+                    let mut res = agent.get(&urls[i % urls.len()]).call().unwrap();
+                    res.body_mut().read_to_vec().unwrap();
+                    lat.push(t.elapsed());
+                    i += 1;
+                }
+                lat
+            })
+        })
+        .collect();
+    let mut lat: Vec<Duration> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    let wall = t.elapsed();
+    lat.sort();
+    (lat, wall)
 }
 
 /// An 8x8 block of tiles around the demo city's centre.

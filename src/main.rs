@@ -218,12 +218,20 @@ struct ServeArgs {
     /// Largest upload accepted, in MB.
     #[arg(long, default_value_t = 64)]
     max_upload_mb: usize,
-    /// Answer empty tiles with 204 No Content instead of a transparent PNG.
+    /// Answer empty tiles with 204 No Content instead of a transparent PNG
+    /// of the tile's size.
     #[arg(long)]
     empty_204: bool,
     /// Offer POST /fetch/intervals-icu (protected by the upload token).
     #[arg(long)]
     fetch: bool,
+    /// Let pages of this origin (https://map.example.org) upload; also
+    /// accepts its host as the server's name. Repeatable.
+    #[arg(long, value_name = "ORIGIN")]
+    allow_origin: Vec<String>,
+    /// Connections open at once; at the cap the longest idle one is closed.
+    #[arg(long, default_value_t = 768, hide = true)]
+    max_connections: usize,
     /// Cut this distance off the start and end of every uploaded activity,
     /// e.g. 300m or 0.2mi (as `import --trim`).
     #[arg(long, value_parser = parse_distance)]
@@ -668,6 +676,11 @@ fn serve(db: &Path, backend: Backend, args: ServeArgs) -> Result<ExitCode> {
         max_upload_mb: args.max_upload_mb,
         empty_204: args.empty_204,
         sync: hotpot::serve::sync_routes::SyncOptions::from_env(args.fetch),
+        allow_origins: args.allow_origin,
+        limits: hotpot::serve::listen::ConnLimits {
+            max_connections: args.max_connections.max(1),
+            ..Default::default()
+        },
         upload_trim_m: args.trim,
     };
     let renderer = backend::renderer(backend)?;

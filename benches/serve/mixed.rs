@@ -81,9 +81,7 @@ pub fn start(db: &Path, renderer: Box<dyn Renderer + Send>) -> (tokio::runtime::
         uploads: false,
         upload_token: None,
         max_upload_mb: 1,
-        empty_204: false,
-        upload_trim_m: None,
-        sync: Default::default(),
+        ..Default::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -5,8 +5,13 @@
 //! waiting into one pass of the renderer (GPU or CPU). Colouring and PNG
 //! encoding run on blocking threads. Uploads ([`upload`]) go through the
 //! importer and update the scene and the cache without a restart.
+//! Connections are served by [`listen`] (limits, timeouts), writes are
+//! checked by [`guard`], and every failure is an [`error::HttpError`].
 
 pub mod cache;
+pub mod error;
+pub mod guard;
+pub mod listen;
 pub mod page;
 pub mod routes;
 pub mod state;
@@ -15,23 +20,25 @@ pub mod sync_routes;
 pub mod upload;
 pub mod worker;
 
-use self::cache::TileCache;
-use self::state::{AppState, UploadPolicy};
+use self::listen::ConnLimits;
+use self::state::AppState;
 use self::worker::WorkerHandle;
 use crate::render::Renderer;
 use crate::scene::Scene;
 use crate::store::{Store, StoreError};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ServeOptions {
     pub db: PathBuf,
     pub cache_mb: usize,
@@ -43,6 +50,9 @@ pub struct ServeOptions {
     pub sync: sync_routes::SyncOptions,
     /// Metres cut off the start and end of every uploaded activity.
     pub upload_trim_m: Option<f64>,
+    /// Origins whose pages may upload (`--allow-origin`).
+    pub allow_origins: Vec<String>,
+    pub limits: ConnLimits,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -76,48 +86,59 @@ pub fn app(
     let store = Store::open(&opts.db)?;
     // Read before loading: a change landing in between is seen next time.
     let generation = store.generation()?;
-    let scene = Arc::new(RwLock::new(Arc::new(Scene::load(&store, None, None)?)));
-    let worker = WorkerHandle::spawn(renderer);
-    worker.warm(scene.read().unwrap_or_else(|p| p.into_inner()).clone());
-    let state = Arc::new(AppState {
-        db: opts.db.clone(),
-        scene,
-        worker,
-        cache: Mutex::new(TileCache::new(opts.cache_mb << 20)),
-        in_flight: Mutex::new(HashMap::new()),
-        uploads: UploadPolicy {
-            enabled: opts.uploads,
-            token: opts.upload_token.clone(),
-            max_bytes: opts.max_upload_mb << 20,
-            trim_m: opts.upload_trim_m,
-        },
-        empty_204: opts.empty_204,
-        upload_lock: tokio::sync::Mutex::new(()),
-        filtered: Mutex::new(HashMap::new()),
-        filtered_tick: Default::default(),
-        loaded_generation: std::sync::atomic::AtomicU64::new(generation),
-    });
+    let scene = Scene::load(&store, None, None)?;
+    let state = AppState::new(opts, scene, WorkerHandle::spawn(renderer), generation);
+    state.worker.warm(state.scene());
+    // Tiles are meant for other origins' map pages: any origin may fetch
+    // them, preflights included. Nothing else is shared across origins.
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::HEAD])
+        .allow_headers(Any)
+        .expose_headers([header::ETAG, routes::WARNING]);
+    let tiles = Router::new()
+        .route("/tiles/{z}/{x}/{file}", get(routes::xyz_tile))
+        .route("/tms/{z}/{x}/{file}", get(routes::tms_tile))
+        .route("/tile/{z}/{x}/{y}", get(routes::hotpot_tile))
+        .layer(cors);
+    let upload = post(upload::upload)
+        .layer(DefaultBodyLimit::max(opts.max_upload_mb << 20))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::guard_writes,
+        ));
     let router = Router::new()
         .route("/", get(page::index))
         .route("/assets/{*path}", get(page::asset))
         .route("/api/palettes", get(page::palettes))
         .route("/api/stats", get(routes::stats))
         .route("/healthz", get(routes::healthz))
-        .route("/tiles/{z}/{x}/{file}", get(routes::xyz_tile))
-        .route("/tms/{z}/{x}/{file}", get(routes::tms_tile))
-        .route("/tile/{z}/{x}/{y}", get(routes::hotpot_tile))
-        .route(
-            "/upload",
-            post(upload::upload).layer(DefaultBodyLimit::max(opts.max_upload_mb << 20)),
-        )
+        .merge(tiles)
+        .route("/upload", upload)
         .with_state(state.clone())
         .merge(sync_routes::router(sync_routes::SyncState::new(
             &opts.db,
             opts.sync.clone(),
             opts.upload_token.clone(),
         )))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
         .layer(middleware::from_fn(log_request));
     Ok((router, state))
+}
+
+/// Serves `router` on `listener` with the connection limits of `state`
+/// until `shutdown` completes.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    state: &AppState,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServeError> {
+    listen::run(listener, router, state.connections.clone(), shutdown).await?;
+    Ok(())
 }
 
 /// Serves until Ctrl-C (or SIGTERM), then finishes the requests in flight.
@@ -147,9 +168,7 @@ pub async fn serve(
     eprintln!(
         "hotpot: map at http://{local}/  (tiles: http://{local}/tiles/{{z}}/{{x}}/{{y}}.png)"
     );
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown())
-        .await?;
+    serve_on(listener, router, &state, shutdown()).await?;
     eprintln!("hotpot: stopped");
     Ok(())
 }
@@ -179,14 +198,29 @@ pub async fn watch_database(state: Arc<AppState>, every: std::time::Duration) {
         }
         last = now;
         let db = state.db.clone();
+        let current = state.scene();
+        // Our own uploads move the generation too, and are drawn already:
+        // when the ids and masks are those of the scene, there is nothing
+        // to load (loading decodes every track: seconds on a big database,
+        // every two seconds under a stream of uploads).
         let loaded = tokio::task::spawn_blocking(move || {
-            Store::open_existing(&db).and_then(|s| Scene::load(&s, None, None))
+            let store = Store::open_existing(&db)?;
+            let ids: std::collections::BTreeSet<i64> =
+                store.list(None)?.iter().map(|a| a.id).collect();
+            let same = store.masks()? == current.masks
+                && ids.len() == current.tracks.len()
+                && current.tracks.iter().all(|t| ids.contains(&t.id));
+            if same {
+                return Ok(None);
+            }
+            Scene::load(&store, None, None).map(Some)
         })
         .await;
         match loaded {
-            Ok(Ok(scene)) => {
+            Ok(Ok(None)) => {}
+            Ok(Ok(Some(scene))) => {
                 let tracks = scene.tracks.len();
-                let dropped = state.replace_scene(scene);
+                let dropped = state.replace_scene(scene).await;
                 state.worker.warm(state.scene());
                 tracing::info!(
                     tracks,

@@ -1,38 +1,28 @@
 //! HTTP handlers: thin layers over the cache, the worker and the store.
 
 use super::cache::{CachedTile, TileKey};
-use super::state::{AppState, TileResult};
+pub use super::error::HttpError;
+use super::error::TileError;
+use super::state::AppState;
 use super::style::{StyleQuery, TileStyle};
 use crate::render::{RenderJob, View, encode};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
-use tokio::sync::oneshot;
+use std::sync::atomic::Ordering;
 
 pub const MAX_ZOOM: u8 = 20;
 const CACHE_CONTROL: &str = "public, max-age=600, stale-while-revalidate=86400";
-
-/// A 4xx or 5xx with a one-line message.
-pub struct HttpError(pub StatusCode, pub String);
-
-impl IntoResponse for HttpError {
-    fn into_response(self) -> Response {
-        (
-            self.0,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            format!("{}\n", self.1),
-        )
-            .into_response()
-    }
-}
+/// Said on a tile whose filter names a key no activity has.
+pub const WARNING: HeaderName = HeaderName::from_static("x-hotpot-warning");
 
 fn bad_request(msg: impl Into<String>) -> HttpError {
-    HttpError(StatusCode::BAD_REQUEST, msg.into())
+    HttpError::bad_request(msg)
 }
 
-/// `/tiles/{z}/{x}/{y}.png` and `/tiles/{z}/{x}/{y}@2x.png`.
+/// `/tiles/{z}/{x}/{y}.png` (256 px) and `/tiles/{z}/{x}/{y}@2x.png` (512).
 pub async fn xyz_tile(
     State(state): State<Arc<AppState>>,
     Path((z, x, file)): Path<(String, String, String)>,
@@ -56,15 +46,22 @@ pub async fn tms_tile(
     tile(state, z, x, (1u32 << z) - 1 - y, size, &q, &headers).await
 }
 
-/// hotpot's `/tile/{z}/{x}/{y}` with `?color=` and `?gradient=`.
+/// hotpot's `/tile/{z}/{x}/{y}` with `?color=` and `?gradient=`: 512 px
+/// like hotpot's, `{y}@small` 256 and `{y}@2x` 1024 (`.png` optional).
 pub async fn hotpot_tile(
     State(state): State<Arc<AppState>>,
     Path((z, x, y)): Path<(String, String, String)>,
     Query(q): Query<StyleQuery>,
     headers: HeaderMap,
 ) -> Result<Response, HttpError> {
-    let (z, x, y) = parse_coords(&z, &x, &y)?;
-    tile(state, z, x, y, 256, &q, &headers).await
+    let y = y.strip_suffix(".png").unwrap_or(&y);
+    let (y, size) = match (y.strip_suffix("@small"), y.strip_suffix("@2x")) {
+        (Some(y), _) => (y, 256),
+        (_, Some(y)) => (y, 1024),
+        _ => (y, 512),
+    };
+    let (z, x, y) = parse_coords(&z, &x, y)?;
+    tile(state, z, x, y, size, &q, &headers).await
 }
 
 /// `7.png` → (7, 256); `7@2x.png` → (7, 512).
@@ -112,7 +109,16 @@ async fn tile(
     q: &StyleQuery,
     headers: &HeaderMap,
 ) -> Result<Response, HttpError> {
-    let style = TileStyle::from_query(q).map_err(bad_request)?;
+    let style = TileStyle::from_query(q)?;
+    let warning = match &style.filter {
+        Some(f) => unknown_keys_warning(
+            &state
+                .unknown_keys(f)
+                .await
+                .map_err(|e| HttpError::from(&e))?,
+        ),
+        None => None,
+    };
     let key = TileKey {
         style: style.key.clone(),
         z,
@@ -120,73 +126,52 @@ async fn tile(
         y,
         size,
     };
-    let cached = state
-        .cache
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .get(&key);
-    let tile = match cached {
+    let tile = match state.cache.get(&key).await {
         Some(t) => t,
-        None => render_once(&state, key, style, View::tile(z, x, y, size))
+        // In a task of its own: when the client goes away (Leaflet cancels
+        // tiles on every pan) this handler is dropped, but the render
+        // finishes and is cached for the next request.
+        None => {
+            let view = View::tile(z, x, y, size);
+            let st = state.clone();
+            tokio::spawn(async move {
+                let make = render_and_encode(st.clone(), view, style);
+                st.cache.get_or_make(key, make).await
+            })
             .await
-            .map_err(|(s, m)| {
-                HttpError(
-                    StatusCode::from_u16(s).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                    m,
-                )
-            })?,
-    };
-    Ok(respond(&state, tile, headers))
-}
-
-/// Renders a tile unless the same one is already being rendered, in which
-/// case this request waits for that result.
-async fn render_once(
-    state: &Arc<AppState>,
-    key: TileKey,
-    style: TileStyle,
-    view: View,
-) -> TileResult {
-    let (tx, rx) = oneshot::channel();
-    let first = {
-        let mut in_flight = state.in_flight.lock().unwrap_or_else(|p| p.into_inner());
-        match in_flight.get_mut(&key) {
-            Some(waiters) => {
-                waiters.push(tx);
-                false
-            }
-            None => {
-                in_flight.insert(key.clone(), Vec::new());
-                true
-            }
+            .map_err(HttpError::internal)?
+            .map_err(|e| HttpError::from(e.as_ref()))?
         }
     };
-    if !first {
-        return rx
-            .await
-            .unwrap_or_else(|_| Err((500, "the tile's render was abandoned".into())));
+    let mut res = respond(&state, tile, size, headers);
+    if let Some(w) = warning {
+        res.headers_mut().insert(WARNING, w);
     }
-    let result = render_and_encode(state, view, &style).await;
-    if let Ok(t) = &result {
-        state
-            .cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key.clone(), t.clone());
-    }
-    let waiters = state
-        .in_flight
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .remove(&key)
-        .unwrap_or_default();
-    for w in waiters {
-        let _ = w.send(result.clone());
-    }
-    result
+    Ok(res)
 }
 
-async fn render_and_encode(state: &AppState, view: View, style: &TileStyle) -> TileResult {
+/// `filter key "hr" is in no activity` (escaped to ASCII for a header).
+fn unknown_keys_warning(keys: &[String]) -> Option<HeaderValue> {
+    if keys.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = keys
+        .iter()
+        .map(|k| format!("\"{}\"", k.escape_default()))
+        .collect();
+    let plural = if keys.len() == 1 { "key" } else { "keys" };
+    let text = format!(
+        "filter {plural} {} in no activity: terms on them match nothing",
+        names.join(", ")
+    );
+    HeaderValue::from_str(&text).ok()
+}
+
+async fn render_and_encode(
+    state: Arc<AppState>,
+    view: View,
+    style: TileStyle,
+) -> Result<CachedTile, TileError> {
     let job = match style.line_width {
         Some(w) => RenderJob {
             view,
@@ -194,15 +179,12 @@ async fn render_and_encode(state: &AppState, view: View, style: &TileStyle) -> T
         },
         None => RenderJob::new(view),
     };
-    let scene = state
-        .scene_for(style.filter.as_ref())
-        .await
-        .map_err(|e| (500, format!("filter: {e}")))?;
     let density = state
-        .worker
-        .render(job, scene)
-        .await
-        .map_err(|e| (500, format!("render failed: {e}")))?;
+        .from_current_scene(style.filter.as_ref(), |scene| {
+            let worker = state.worker.clone();
+            async move { Ok::<_, TileError>(worker.render(job, scene).await?) }
+        })
+        .await?;
     let cm = style.colormap.clone();
     let png = tokio::task::spawn_blocking(move || {
         if density.data.iter().all(|&v| v == 0) && cm.background.is_none() {
@@ -211,14 +193,15 @@ async fn render_and_encode(state: &AppState, view: View, style: &TileStyle) -> T
         encode::indexed_png(&density, &cm).map(Bytes::from)
     })
     .await
-    .map_err(|e| (500, e.to_string()))?
-    .map_err(|e| (500, e.to_string()))?;
+    .map_err(|e| TileError::Task(e.to_string()))?
+    .map_err(|e| TileError::Encode(e.to_string()))?;
     let etag = format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(&png));
     Ok(CachedTile { png, etag })
 }
 
-/// An empty body stands for "nothing here": a tiny transparent PNG, or 204.
-fn respond(state: &AppState, tile: CachedTile, headers: &HeaderMap) -> Response {
+/// An empty body stands for "nothing here": a transparent PNG of the
+/// tile's size, or 204.
+fn respond(state: &AppState, tile: CachedTile, size: u32, headers: &HeaderMap) -> Response {
     let not_modified = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -241,24 +224,37 @@ fn respond(state: &AppState, tile: CachedTile, headers: &HeaderMap) -> Response 
         if state.empty_204 {
             return (StatusCode::NO_CONTENT, common).into_response();
         }
-        return (common, [(header::CONTENT_TYPE, "image/png")], empty_png()).into_response();
+        return (
+            common,
+            [(header::CONTENT_TYPE, "image/png")],
+            empty_png(size),
+        )
+            .into_response();
     }
     (common, [(header::CONTENT_TYPE, "image/png")], tile.png).into_response()
 }
 
-/// A 1x1 fully transparent PNG (browsers stretch it over the tile), made
-/// once.
-pub fn empty_png() -> Bytes {
-    static PNG: std::sync::OnceLock<Bytes> = std::sync::OnceLock::new();
-    PNG.get_or_init(|| {
+/// A fully transparent PNG of `size`² pixels, made once per size. Full
+/// size, not 1x1: GDAL and QGIS refuse a tile of another size than they
+/// asked for ("Incorrect size 1 x 1 of downloaded block", issue 10, item
+/// 17). A 1024² one is 4 KB.
+pub fn empty_png(size: u32) -> Bytes {
+    use std::sync::OnceLock;
+    static PNGS: [OnceLock<Bytes>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    let make = || {
         let img = crate::render::RgbaImage {
-            width: 1,
-            height: 1,
-            data: vec![0; 4],
+            width: size,
+            height: size,
+            data: vec![0; (size * size * 4) as usize],
         };
-        Bytes::from(encode::png_bytes(&img, false).expect("encoding 4 bytes cannot fail"))
-    })
-    .clone()
+        Bytes::from(encode::png_bytes(&img, false).expect("encoding an empty image cannot fail"))
+    };
+    match size {
+        256 => PNGS[0].get_or_init(make).clone(),
+        512 => PNGS[1].get_or_init(make).clone(),
+        1024 => PNGS[2].get_or_init(make).clone(),
+        _ => make(),
+    }
 }
 
 pub async fn healthz() -> &'static str {
@@ -272,14 +268,16 @@ pub async fn stats(State(state): State<Arc<AppState>>) -> Result<Response, HttpE
         crate::store::Store::open_existing(&db).and_then(|s| s.summary())
     })
     .await
-    .map_err(|e| HttpError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-    .map_err(|e| HttpError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    let (hits, misses, entries, bytes) = {
-        let c = state.cache.lock().unwrap_or_else(|p| p.into_inner());
-        (c.hits, c.misses, c.len(), c.bytes())
-    };
+    .map_err(HttpError::internal)??;
+    let c = &state.cache;
+    let (hits, misses) = (
+        c.hits.load(Ordering::Relaxed),
+        c.misses.load(Ordering::Relaxed),
+    );
+    let (entries, bytes) = (c.len(), c.bytes());
+    let conns = &state.connections;
     let w = &state.worker.stats;
-    let load = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+    let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
     let (passes, tiles) = (load(&w.passes), load(&w.tiles));
     let body = serde_json::json!({
         "activities": summary.activities,
@@ -290,6 +288,7 @@ pub async fn stats(State(state): State<Arc<AppState>>) -> Result<Response, HttpE
         "per_sport": summary.per_sport,
         "renderer": state.worker.describe.as_str(),
         "tracks_in_scene": state.scene().tracks.len(),
+        "scene_updates": load(&state.scene_updates),
         "cache": {
             "hits": hits,
             "misses": misses,
@@ -305,6 +304,11 @@ pub async fn stats(State(state): State<Arc<AppState>>) -> Result<Response, HttpE
         },
         "render_ms_total": load(&w.render_ms),
         "uploads": state.uploads.enabled,
+        "connections": {
+            "open": conns.open(),
+            "max": conns.limits.max_connections,
+            "closed_idle": conns.closed_idle.load(Ordering::Relaxed),
+        },
     });
     Ok(axum::Json(body).into_response())
 }

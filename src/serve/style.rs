@@ -18,6 +18,24 @@ pub struct StyleQuery {
     pub width: Option<f32>,
     pub line_width: Option<f32>,
     pub filter: Option<String>,
+    /// hotpot's date bounds: activities started before / at or after.
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// A query parameter that does not make sense, and why.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{param}: {message}")]
+pub struct StyleError {
+    pub param: &'static str,
+    pub message: String,
+}
+
+fn invalid<E: std::fmt::Display>(param: &'static str) -> impl Fn(E) -> StyleError {
+    move |e| StyleError {
+        param,
+        message: e.to_string(),
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -30,29 +48,45 @@ pub struct TileStyle {
 }
 
 impl TileStyle {
-    pub fn from_query(q: &StyleQuery) -> Result<TileStyle, String> {
-        let filter = match q.filter.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
-            Some(f) => {
-                Some(Filter::parse(f).map_err(|e| format!("filter: {e}\n{}", e.render_caret(f)))?)
-            }
+    pub fn from_query(q: &StyleQuery) -> Result<TileStyle, StyleError> {
+        let mut filter = match q.filter.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
+            Some(f) => Some(
+                Filter::parse(f)
+                    .map_err(|e| format!("{e}\n{}", e.render_caret(f)))
+                    .map_err(invalid("filter"))?,
+            ),
             None => None,
         };
+        // hotpot's ?before= and ?after=, combined with ?filter= by "and".
+        let dated = [
+            ("before", &q.before, Filter::before as fn(&str) -> _),
+            ("after", &q.after, Filter::after),
+        ];
+        for (param, date, make) in dated {
+            if let Some(d) = date.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+                let f = make(d).map_err(|e| invalid(param)(e.message))?;
+                filter = Some(match filter {
+                    Some(prev) => Filter::and(prev, f),
+                    None => f,
+                });
+            }
+        }
         let gradient = match (&q.gradient, q.palette.as_ref().or(q.color.as_ref())) {
-            (Some(g), _) => Gradient::parse(g).map_err(|e| format!("gradient: {e}"))?,
-            (None, Some(p)) => Gradient::palette(p).map_err(|e| format!("palette: {e}"))?,
+            (Some(g), _) => Gradient::parse(g).map_err(invalid("gradient"))?,
+            (None, Some(p)) => Gradient::palette(p).map_err(invalid("palette"))?,
             (None, None) => {
                 Gradient::palette(colormap::DEFAULT_PALETTE).expect("default palette parses")
             }
         };
         let background = match &q.background {
-            Some(c) => Some(colormap::parse_color(c).map_err(|e| format!("background: {e}"))?),
+            Some(c) => Some(colormap::parse_color(c).map_err(invalid("background"))?),
             None => None,
         };
         let line_width = q.line_width.or(q.width);
         if let Some(w) = line_width
             && !(0.1..=64.0).contains(&w)
         {
-            return Err(format!("width: {w} px is outside 0.1..64"));
+            return Err(invalid("width")(format!("{w} px is outside 0.1..64")));
         }
         let stops: Vec<String> = gradient
             .stops
@@ -107,7 +141,7 @@ mod tests {
 
     #[test]
     fn bad_options_say_which() {
-        let err = |q: StyleQuery| TileStyle::from_query(&q).unwrap_err();
+        let err = |q: StyleQuery| TileStyle::from_query(&q).unwrap_err().to_string();
         assert!(
             err(StyleQuery {
                 palette: Some("nope".into()),
@@ -128,6 +162,28 @@ mod tests {
                 ..Default::default()
             })
             .starts_with("width:")
+        );
+        assert!(
+            err(StyleQuery {
+                after: Some("last tuesday".into()),
+                ..Default::default()
+            })
+            .starts_with("after:")
+        );
+    }
+
+    #[test]
+    fn dates_join_the_filter() {
+        let s = TileStyle::from_query(&StyleQuery {
+            filter: Some("sport = running".into()),
+            after: Some("2024-01-01".into()),
+            before: Some("2025-01-01".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            s.filter.unwrap().to_string(),
+            r#"sport = "running" && start_time < "2025-01-01" && start_time >= "2024-01-01""#
         );
     }
 }

@@ -8,7 +8,7 @@ use crate::store::Store;
 use crate::store::track::Track;
 use crate::text::cap;
 use axum::extract::{Multipart, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use std::sync::Arc;
@@ -26,10 +26,9 @@ struct FileOutcome {
 
 pub async fn upload(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
     mut multipart: Multipart,
 ) -> Result<Response, HttpError> {
-    authorize(&state, &headers)?;
+    // Who may upload is checked before the body is read: see `guard`.
     let mut files = Vec::new();
     while let Some(field) = multipart
         .next_field()
@@ -53,16 +52,18 @@ pub async fn upload(
             "no file in the upload (send multipart/form-data)".into(),
         ));
     }
-    // One upload at a time writes and swaps the scene, in order.
-    let _writer = state.upload_lock.lock().await;
+    // One upload at a time writes the database. The scene update is queued
+    // after the lock is let go, so that the uploads arriving meanwhile are
+    // drawn in the same update (`state`'s scene-updates thread).
+    let writer = state.upload_lock.lock().await;
     let db = state.db.clone();
     let trim_m = state.uploads.trim_m;
     let (outcomes, tracks) = tokio::task::spawn_blocking(move || import(&db, files, trim_m))
         .await
-        .map_err(|e| HttpError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-        .map_err(|e| HttpError(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+        .map_err(HttpError::internal)??;
+    drop(writer);
     let added = tracks.len();
-    let invalidated = state.add_tracks(tracks);
+    let invalidated = state.add_tracks(tracks).await;
     tracing::info!(added, invalidated, "upload imported");
     let status = if outcomes.iter().all(|o| o.error.is_some()) {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -72,29 +73,6 @@ pub async fn upload(
     let body =
         serde_json::json!({ "added": added, "tiles_invalidated": invalidated, "files": outcomes });
     Ok((status, axum::Json(body)).into_response())
-}
-
-fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), HttpError> {
-    let policy = &state.uploads;
-    if !policy.enabled {
-        return Err(HttpError(
-            StatusCode::FORBIDDEN,
-            "uploads are disabled (start the server with --upload)".into(),
-        ));
-    }
-    if let Some(token) = &policy.token {
-        let given = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if given != Some(token.as_str()) {
-            return Err(HttpError(
-                StatusCode::UNAUTHORIZED,
-                "uploads need 'Authorization: Bearer <HOTPOT_UPLOAD_TOKEN>'".into(),
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// What an upload did to each file, and the tracks that are new.
@@ -109,8 +87,8 @@ fn import(
     db: &std::path::Path,
     files: Vec<(String, Vec<u8>)>,
     trim_m: Option<f64>,
-) -> Result<Imported, String> {
-    let mut store = Store::open(db).map_err(|e| e.to_string())?;
+) -> Result<Imported, HttpError> {
+    let mut store = Store::open(db)?;
     let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
     let files = files
         .into_iter()
@@ -122,9 +100,9 @@ fn import(
     };
     let mut report = Importer::new(&mut store, opts)
         .import_bytes(files)
-        .map_err(|e| e.to_string())?;
+        .map_err(HttpError::internal)?;
     let ids: Vec<i64> = report.added.iter().map(|a| a.id).collect();
-    let tracks = store.tracks_by_id(&ids).map_err(|e| e.to_string())?;
+    let tracks = store.tracks_by_id(&ids)?;
     let outcomes = names
         .into_iter()
         .map(|name| outcome_of(&mut report, name))

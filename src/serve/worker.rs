@@ -25,7 +25,19 @@ pub struct TileJob {
     pub job: RenderJob,
     /// What to draw from: the whole scene or a filtered one.
     pub scene: Arc<Scene>,
-    pub reply: oneshot::Sender<Result<Density, String>>,
+    pub reply: oneshot::Sender<Result<Density, WorkerError>>,
+}
+
+/// Why the worker gave no density. The renderer's error is shared by every
+/// job of the failed pass.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum WorkerError {
+    #[error("the render worker has stopped")]
+    Stopped,
+    #[error("the render worker dropped the job")]
+    Dropped,
+    #[error(transparent)]
+    Render(Arc<RenderError>),
 }
 
 /// Levels of detail the worker prepares while idle, in this order: those
@@ -107,13 +119,12 @@ impl WorkerHandle {
     }
 
     /// Renders one job through the worker.
-    pub async fn render(&self, job: RenderJob, scene: Arc<Scene>) -> Result<Density, String> {
+    pub async fn render(&self, job: RenderJob, scene: Arc<Scene>) -> Result<Density, WorkerError> {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Msg::Tile(TileJob { job, scene, reply }))
-            .map_err(|_| "the render worker has stopped".to_string())?;
-        rx.await
-            .map_err(|_| "the render worker dropped the job".to_string())?
+            .map_err(|_| WorkerError::Stopped)?;
+        rx.await.map_err(|_| WorkerError::Dropped)?
     }
 
     /// Prepares `scene`'s levels of detail while no tile waits (after
@@ -193,8 +204,9 @@ fn render_pass(
         }
         Err(e) => {
             tracing::error!("render failed: {e}");
+            let e = Arc::new(e);
             for t in batch {
-                let _ = t.reply.send(Err(e.to_string()));
+                let _ = t.reply.send(Err(WorkerError::Render(e.clone())));
             }
         }
     }

@@ -130,7 +130,7 @@ fn filters_too_large_for_sqlite_are_refused_with_the_limit() {
         filter: Some(over),
         ..Default::default()
     };
-    let msg = TileStyle::from_query(&q).unwrap_err();
+    let msg = TileStyle::from_query(&q).unwrap_err().to_string();
     assert!(msg.contains("more than 1000 conditions"), "{msg}");
     assert!(msg.len() < 400, "the caret shows a window: {msg}");
 }

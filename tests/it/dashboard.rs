@@ -208,6 +208,7 @@ fn upload_through_the_page_shows_the_track() {
         empty_204: false,
         upload_trim_m: None,
         sync: Default::default(),
+        ..Default::default()
     };
     let (router, _state) = app(&opts, Box::new(CpuRenderer::new())).unwrap();
     let server = crate::sync_fake::serve(router);

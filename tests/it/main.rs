@@ -7,6 +7,7 @@ mod corpus;
 mod crash;
 mod dashboard;
 mod gpu;
+mod hostile;
 mod import;
 mod import_sources;
 mod manage;

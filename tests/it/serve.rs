@@ -14,15 +14,16 @@ use hotpot::store::Store;
 use std::path::Path;
 use std::sync::Arc;
 
-struct TestServer {
-    base: String,
-    db: std::path::PathBuf,
+pub struct TestServer {
+    pub base: String,
+    pub addr: std::net::SocketAddr,
+    pub db: std::path::PathBuf,
     _rt: tokio::runtime::Runtime,
     _dir: TempDir,
 }
 
 /// A database of a small demo city, served with the CPU renderer.
-fn server(name: &str, tweak: impl FnOnce(&mut ServeOptions)) -> TestServer {
+pub fn server(name: &str, tweak: impl FnOnce(&mut ServeOptions)) -> TestServer {
     let dir = TempDir::new(name);
     let db = dir.path().join("h.sqlite3");
     let mut store = Store::open(&db).unwrap();
@@ -40,9 +41,8 @@ fn server(name: &str, tweak: impl FnOnce(&mut ServeOptions)) -> TestServer {
         uploads: true,
         upload_token: None,
         max_upload_mb: 8,
-        empty_204: false,
-        sync: Default::default(),
         upload_trim_m: None,
+        ..Default::default()
     };
     tweak(&mut opts);
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -55,33 +55,38 @@ fn server(name: &str, tweak: impl FnOnce(&mut ServeOptions)) -> TestServer {
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
     let addr = listener.local_addr().unwrap();
-    rt.spawn(async move { axum::serve(listener, router).await });
+    let serving = state.clone();
+    rt.spawn(async move {
+        hotpot::serve::serve_on(listener, router, &serving, std::future::pending()).await
+    });
     rt.spawn(hotpot::serve::watch_database(
         state,
         std::time::Duration::from_millis(100),
     ));
     TestServer {
         base: format!("http://{addr}"),
+        addr,
         db,
         _rt: rt,
         _dir: dir,
     }
 }
 
-fn agent() -> ureq::Agent {
+pub fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()
         .into()
 }
 
-struct Reply {
-    status: u16,
-    etag: Option<String>,
-    body: Vec<u8>,
+pub struct Reply {
+    pub status: u16,
+    pub etag: Option<String>,
+    pub headers: ureq::http::HeaderMap,
+    pub body: Vec<u8>,
 }
 
-fn get(url: &str, headers: &[(&str, &str)]) -> Reply {
+pub fn get(url: &str, headers: &[(&str, &str)]) -> Reply {
     let mut req = agent().get(url);
     for (k, v) in headers {
         req = req.header(*k, *v);
@@ -94,16 +99,26 @@ fn get(url: &str, headers: &[(&str, &str)]) -> Reply {
     Reply {
         status: res.status().as_u16(),
         etag,
+        headers: res.headers().clone(),
         body: res.body_mut().read_to_vec().unwrap(),
     }
 }
 
-fn stats(s: &TestServer) -> serde_json::Value {
+pub fn stats(s: &TestServer) -> serde_json::Value {
     serde_json::from_slice(&get(&format!("{}/api/stats", s.base), &[]).body).unwrap()
 }
 
+/// Whether a PNG is fully transparent.
+pub fn is_blank(png: &[u8]) -> bool {
+    read_png_rgba(png)
+        .unwrap()
+        .data
+        .chunks(4)
+        .all(|p| p[3] == 0)
+}
+
 /// Tile x/y at zoom z around the demo city's centre (52.45 N, 13.30 E).
-fn centre_tile(z: u8) -> (u32, u32) {
+pub fn centre_tile(z: u8) -> (u32, u32) {
     let (x, y) = hotpot::geo::lonlat_to_unit(13.30, 52.45);
     let n = (1u64 << z) as f64;
     ((x * n) as u32, (y * n) as u32)
@@ -139,11 +154,20 @@ fn tiles_in_every_url_form() {
     let tms_y = (1 << 13) - 1 - y;
     let tms = get(&format!("{}/tms/13/{x}/{tms_y}.png", s.base), &[]);
     assert_eq!(tms.body, xyz.body, "TMS counts y from the south");
-    let hotpot_form = get(&format!("{}/tile/13/{x}/{y}?color=hot", s.base), &[]);
+    let hotpot_small = get(&format!("{}/tile/13/{x}/{y}@small?color=hot", s.base), &[]);
     assert_eq!(
-        hotpot_form.body, xyz.body,
+        hotpot_small.body, xyz.body,
         "hotpot's URL and ?color= keep working"
     );
+    // hotpot's tiles are 512 px, and 1024 at @2x.
+    for (suffix, px) in [("", 512), (".png", 512), ("@2x", 1024)] {
+        let r = get(&format!("{}/tile/13/{x}/{y}{suffix}", s.base), &[]);
+        let img = read_png_rgba(&r.body).unwrap();
+        assert_eq!((img.width, img.height), (px, px), "/tile/..{suffix}");
+        if px == 512 {
+            assert_eq!(img.data, retina.data, "/tile/ is /tiles/@2x");
+        }
+    }
     let blue = get(
         &format!("{}/tiles/13/{x}/{y}.png?palette=blue", s.base),
         &[],
@@ -158,11 +182,21 @@ fn tiles_in_every_url_form() {
     );
     assert_eq!(custom.status, 200);
 
-    // The middle of the Atlantic: nothing there, a transparent PNG.
-    let empty = get(&format!("{}/tiles/5/12/12.png", s.base), &[]);
-    assert_eq!(empty.status, 200);
-    let e = read_png_rgba(&empty.body).unwrap();
-    assert!(empty.body.len() < 100 && e.data.chunks(4).all(|p| p[3] == 0));
+    // The middle of the Atlantic: nothing there, a transparent PNG of the
+    // tile's size (GDAL and QGIS refuse any other size).
+    for (path, px) in [
+        ("/tiles/5/12/12.png", 256),
+        ("/tiles/5/12/12@2x.png", 512),
+        ("/tile/5/12/12", 512),
+        ("/tile/5/12/12@small", 256),
+        ("/tile/5/12/12@2x", 1024),
+    ] {
+        let empty = get(&format!("{}{path}", s.base), &[]);
+        assert_eq!(empty.status, 200);
+        let e = read_png_rgba(&empty.body).unwrap();
+        assert_eq!((e.width, e.height), (px, px), "{path}");
+        assert!(is_blank(&empty.body), "{path}");
+    }
 
     let page = String::from_utf8(get(&format!("{}/", s.base), &[]).body).unwrap();
     assert!(page.contains("leaflet.js") && page.contains("palette"));
@@ -211,7 +245,7 @@ fn bad_requests_get_4xx_with_a_reason() {
     }
 }
 
-fn multipart(files: &[(&str, Vec<u8>)]) -> (String, Vec<u8>) {
+pub fn multipart(files: &[(&str, Vec<u8>)]) -> (String, Vec<u8>) {
     let boundary = "hotpot-test-boundary-7d3f";
     let mut body = Vec::new();
     for (name, data) in files {
@@ -225,7 +259,7 @@ fn multipart(files: &[(&str, Vec<u8>)]) -> (String, Vec<u8>) {
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-fn post(
+pub fn post(
     s: &TestServer,
     files: &[(&str, Vec<u8>)],
     token: Option<&str>,
@@ -261,7 +295,7 @@ fn upload_redraws_the_tiles_it_touches_and_no_others() {
     let city_url = format!("{}/tiles/12/{cx}/{cy}.png", s.base);
     let before_far = get(&far_url, &[]);
     let before_city = get(&city_url, &[]);
-    assert!(before_far.body.len() < 100, "empty before the upload");
+    assert!(is_blank(&before_far.body), "empty before the upload");
 
     let gz = {
         use std::io::Write;
@@ -276,15 +310,8 @@ fn upload_redraws_the_tiles_it_touches_and_no_others() {
 
     let after_far = get(&far_url, &[]);
     assert!(
-        after_far.body.len() > 100,
+        !is_blank(&after_far.body),
         "the new ride shows up without a restart"
-    );
-    assert!(
-        read_png_rgba(&after_far.body)
-            .unwrap()
-            .data
-            .chunks(4)
-            .any(|p| p[3] > 0)
     );
     let hits_before = stats(&s)["cache"]["hits"].as_u64().unwrap();
     let after_city = get(&city_url, &[]);
@@ -362,7 +389,7 @@ fn concurrent_requests_share_render_passes() {
             .unwrap()
             .remove(0);
         let want = if d.data.iter().all(|&v| v == 0) {
-            vec![0; 4]
+            vec![0; 256 * 256 * 4]
         } else {
             read_png_rgba(&indexed_png(&d, &cm).unwrap()).unwrap().data
         };
@@ -484,7 +511,7 @@ fn changes_made_by_other_commands_show_up() {
     let (x, y) = centre_tile(12);
     let url = format!("{}/tiles/12/{x}/{y}.png", s.base);
     let before = get(&url, &[]);
-    assert!(before.body.len() > 100);
+    assert!(!is_blank(&before.body));
     // Another process masks the whole city.
     let mut store = Store::open_existing(&s.db).unwrap();
     store
@@ -496,7 +523,7 @@ fn changes_made_by_other_commands_show_up() {
         })
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while get(&url, &[]).body.len() > 100 {
+    while !is_blank(&get(&url, &[]).body) {
         assert!(
             std::time::Instant::now() < deadline,
             "the server never noticed the new mask"
@@ -520,5 +547,5 @@ fn changes_made_by_other_commands_show_up() {
         );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    assert!(get(&url, &[]).body.len() > 100);
+    assert!(!is_blank(&get(&url, &[]).body));
 }

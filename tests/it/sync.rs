@@ -78,6 +78,7 @@ fn hotpot_server(db: &Path, sync_url: &str, token: Option<&str>) -> Served {
             intervals_key: Some(INTERVALS_KEY.into()),
             fetch: true,
         },
+        ..Default::default()
     };
     let (router, _state) = app(&opts, Box::new(CpuRenderer::new())).unwrap();
     sync_fake::serve(router)
