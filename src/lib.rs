@@ -6,6 +6,7 @@
 //! [`demo`] makes realistic data for the demo, tests and benchmarks.
 
 pub mod demo;
+pub mod explorer;
 pub mod filter;
 pub mod geo;
 pub mod ingest;

@@ -1,5 +1,7 @@
 //! The `hotpot` command line: parses arguments and calls the library.
 
+#[path = "cli/explorer.rs"]
+mod explorer;
 #[path = "cli/manage.rs"]
 mod manage;
 
@@ -63,6 +65,8 @@ enum Command {
     Serve(ServeArgs),
     /// Show the GPU adapter hotpot would use and the limits that matter.
     GpuInfo(StatsArgs),
+    /// Explorer tiles: visited tiles, max square, max cluster, per year.
+    Explorer(explorer::ExplorerArgs),
 }
 
 #[derive(Args)]
@@ -235,6 +239,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Delete(args) => manage::delete(&cli.db, args),
         Command::Properties(args) => manage::properties(&cli.db, args.json),
         Command::Serve(args) => serve(&cli.db, cli.backend, args),
+        Command::Explorer(args) => explorer::explorer(&cli.db, args),
     }
 }
 

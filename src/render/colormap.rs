@@ -213,7 +213,7 @@ impl Colormap {
 }
 
 /// `fg` over `bg`, straight alpha.
-fn over(fg: [u8; 4], bg: [u8; 4]) -> [u8; 4] {
+pub fn over(fg: [u8; 4], bg: [u8; 4]) -> [u8; 4] {
     let fa = fg[3] as f32 / 255.0;
     let ba = bg[3] as f32 / 255.0;
     let oa = fa + ba * (1.0 - fa);

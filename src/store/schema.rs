@@ -61,4 +61,6 @@ CREATE TABLE masks (
     created_at INTEGER NOT NULL
 );
 "#,
+    // Explorer tiles per activity (src/store/explorer.rs).
+    super::explorer::MIGRATION,
 ];
