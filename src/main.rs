@@ -2,6 +2,8 @@
 
 #[path = "cli/explorer.rs"]
 mod explorer;
+#[path = "cli/look.rs"]
+mod look;
 #[path = "cli/manage.rs"]
 mod manage;
 
@@ -136,6 +138,9 @@ struct RenderArgs {
     /// Output PNG file.
     #[arg(short, long, default_value = "heatmap.png")]
     output: PathBuf,
+    /// Draw explorer tiles of this zoom (14 or 17) over the heatmap.
+    #[arg(long, value_name = "ZOOM")]
+    explorer: Option<u8>,
     #[command(flatten)]
     style: StyleArgs,
     #[command(flatten)]
@@ -157,6 +162,8 @@ struct StyleArgs {
     /// Line width in pixels (default: from the poster's resolution).
     #[arg(long)]
     line_width: Option<f32>,
+    #[command(flatten)]
+    look: look::LookArgs,
 }
 
 #[derive(Args)]
@@ -325,6 +332,10 @@ fn render(db: &Path, backend: Backend, args: RenderArgs) -> Result<ExitCode> {
         Some(s) => s,
         None => Scene::load(&store, Some(area), filter.as_ref())?,
     };
+    look::apply(&args.style.look, &scene, &mut spec);
+    if let Some(zoom) = args.explorer {
+        look::explorer_overlay(&store, zoom, &mut spec)?;
+    }
     let mut renderer = backend::renderer(backend, Workload::Poster)?;
     let files = PosterFiles {
         png: &args.output,
@@ -527,6 +538,7 @@ fn demo(backend: Backend, args: DemoArgs) -> Result<ExitCode> {
         size: None,
         dpi: None,
         raw: None,
+        explorer: None,
         output: output.to_owned(),
         style: style.clone(),
         filter: manage::FilterArgs::default(),

@@ -108,7 +108,7 @@ mod tests {
     #[test]
     fn diagonals_are_walked_both_ways_alike() {
         let a = p(3 * T14 + 1000, 4 * T14 + 200_000);
-        let b = p(9 * T14 + 77, 1 * T14 + 3);
+        let b = p(9 * T14 + 77, T14 + 3);
         let (mut ab, mut ba) = (BTreeSet::new(), BTreeSet::new());
         segment_tiles(a, b, 14, &mut ab);
         segment_tiles(b, a, 14, &mut ba);

@@ -142,6 +142,12 @@ fn blend_rect(img: &mut RgbaImage, x0: u32, x1: u32, y0: u32, y1: u32, c: [u8; 4
     }
 }
 
+impl crate::render::poster::Overlay for ExplorerLayer {
+    fn overlay(&self, view: &View, img: &mut RgbaImage) {
+        ExplorerLayer::overlay(self, view, img);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

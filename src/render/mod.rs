@@ -10,10 +10,12 @@ pub mod colormap;
 pub mod coverage;
 pub mod cpu;
 pub mod encode;
+pub mod glow;
 pub mod gpu;
 pub mod level_cache;
 pub mod lod;
 pub mod poster;
+pub mod tone;
 pub mod view;
 
 pub use colormap::Colormap;

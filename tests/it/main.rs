@@ -13,3 +13,4 @@ mod privacy;
 mod render_semantics;
 mod serve;
 mod support;
+mod tone;
