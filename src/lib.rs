@@ -17,3 +17,4 @@ pub mod scene;
 pub mod serve;
 pub mod store;
 pub mod timefmt;
+pub mod timelapse;

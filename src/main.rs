@@ -6,6 +6,8 @@ mod explorer;
 mod look;
 #[path = "cli/manage.rs"]
 mod manage;
+#[path = "cli/timelapse.rs"]
+mod timelapse;
 
 use anyhow::{Context, Result, bail};
 use clap::{ArgGroup, Args, Parser, Subcommand};
@@ -69,6 +71,9 @@ enum Command {
     GpuInfo(StatsArgs),
     /// Explorer tiles: visited tiles, max square, max cluster, per year.
     Explorer(explorer::ExplorerArgs),
+    /// A time-lapse: a frame per year or month (animated PNG, numbered
+    /// PNGs, or --grid small multiples).
+    Timelapse(Box<timelapse::TimelapseArgs>),
 }
 
 #[derive(Args)]
@@ -247,6 +252,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Properties(args) => manage::properties(&cli.db, args.json),
         Command::Serve(args) => serve(&cli.db, cli.backend, args),
         Command::Explorer(args) => explorer::explorer(&cli.db, args),
+        Command::Timelapse(args) => timelapse::timelapse(&cli.db, cli.backend, *args),
     }
 }
 
@@ -316,26 +322,8 @@ fn colormap_from(style: &StyleArgs) -> Result<Colormap> {
 
 fn render(db: &Path, backend: Backend, args: RenderArgs) -> Result<ExitCode> {
     let store = Store::open_existing(db)?;
-    let (dims, dpi) = requested_size(&args)?;
-    let filter = args.filter.to_filter()?;
-    // --fit with a filter frames what the filter keeps.
-    let fitted = match (&filter, args.fit) {
-        (Some(f), true) => Some(Scene::load(&store, None, Some(f))?),
-        _ => None,
-    };
-    let (area, width, height) = poster_frame(&store, &args, dims, fitted.as_ref())?;
-    let mut spec = PosterSpec::new(area, width, height, colormap_from(&args.style)?);
-    spec.line_width = args.style.line_width;
-    spec.dpi = dpi;
-    spec.progress = std::io::stderr().is_terminal();
-    let scene = match fitted {
-        Some(s) => s,
-        None => Scene::load(&store, Some(area), filter.as_ref())?,
-    };
-    look::apply(&args.style.look, &scene, &mut spec);
-    if let Some(zoom) = args.explorer {
-        look::explorer_overlay(&store, zoom, &mut spec)?;
-    }
+    let (spec, scene) = poster_setup(&store, &args)?;
+    let (width, height, dpi) = (spec.width, spec.height, spec.dpi);
     let mut renderer = backend::renderer(backend, Workload::Poster)?;
     let files = PosterFiles {
         png: &args.output,
@@ -361,6 +349,32 @@ fn render(db: &Path, backend: Backend, args: RenderArgs) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The poster `args` ask for and the scene it draws (shared with
+/// `timelapse`, which takes the same area and style options).
+fn poster_setup(store: &Store, args: &RenderArgs) -> Result<(PosterSpec, Scene)> {
+    let (dims, dpi) = requested_size(args)?;
+    let filter = args.filter.to_filter()?;
+    // --fit with a filter frames what the filter keeps.
+    let fitted = match (&filter, args.fit) {
+        (Some(f), true) => Some(Scene::load(store, None, Some(f))?),
+        _ => None,
+    };
+    let (area, width, height) = poster_frame(store, args, dims, fitted.as_ref())?;
+    let mut spec = PosterSpec::new(area, width, height, colormap_from(&args.style)?);
+    spec.line_width = args.style.line_width;
+    spec.dpi = dpi;
+    spec.progress = std::io::stderr().is_terminal();
+    let scene = match fitted {
+        Some(s) => s,
+        None => Scene::load(store, Some(area), filter.as_ref())?,
+    };
+    look::apply(&args.style.look, &scene, &mut spec);
+    if let Some(zoom) = args.explorer {
+        look::explorer_overlay(store, zoom, &mut spec)?;
+    }
+    Ok((spec, scene))
 }
 
 /// Width and height in pixels as asked for; either may be missing.

@@ -15,14 +15,14 @@ const X0: u32 = 8800;
 const Y0: u32 = 5372;
 
 /// (lat, lon) of a point inside z`zoom` tile (x, y), at fraction (fx, fy).
-fn in_tile(zoom: u8, x: u32, y: u32, fx: f64, fy: f64) -> (f64, f64) {
+pub fn in_tile(zoom: u8, x: u32, y: u32, fx: f64, fy: f64) -> (f64, f64) {
     let n = (1u64 << zoom) as f64;
     let (lon, lat) = unit_to_lonlat((x as f64 + fx) / n, (y as f64 + fy) / n);
     (lat, lon)
 }
 
 /// A GPX file of one track, a point a minute from `start` (an ISO date).
-fn write_gpx(dir: &Path, name: &str, start: &str, points: &[(f64, f64)]) {
+pub fn write_gpx(dir: &Path, name: &str, start: &str, points: &[(f64, f64)]) {
     let mut s = String::from(
         r#"<?xml version="1.0"?><gpx version="1.1" xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>"#,
     );

@@ -13,4 +13,5 @@ mod privacy;
 mod render_semantics;
 mod serve;
 mod support;
+mod timelapse;
 mod tone;
