@@ -1,10 +1,10 @@
 //! `hotpot timelapse`: a frame per year or month, as an animated PNG,
 //! numbered PNGs in a directory, or one poster of small multiples.
 
-use super::{RenderArgs, poster_setup};
+use super::{Poster, RenderArgs, poster_setup, poster_spec};
 use anyhow::{Result, bail};
 use clap::Args;
-use hotpot::render::backend::{self, Backend, Workload};
+use hotpot::render::backend::{self, Backend};
 use hotpot::render::encode::write_png;
 use hotpot::store::Store;
 use hotpot::timelapse::{FrameSink, Grid, Period, TimelapseSpec, frames, render_frames};
@@ -41,7 +41,18 @@ pub fn timelapse(db: &Path, backend: Backend, args: TimelapseArgs) -> Result<Exi
         bail!("--raw is for `render` only");
     }
     let store = Store::open_existing(db)?;
-    let (mut poster, scene) = poster_setup(&store, &args.render)?;
+    let (frame, dpi, scene) = poster_setup(&store, &args.render)?;
+    let mut poster = poster_spec(
+        &scene,
+        &Poster {
+            frame,
+            dpi,
+            style: &args.render.style,
+            output: &args.render.output,
+            raw: None,
+            explorer: args.render.explorer.map(|z| (&store, z)),
+        },
+    )?;
     poster.progress = false;
     let filter = args.render.filter.to_filter()?;
     let starts: HashMap<i64, i64> = store
@@ -64,7 +75,7 @@ pub fn timelapse(db: &Path, backend: Backend, args: TimelapseArgs) -> Result<Exi
         cumulative: args.cumulative,
         labels: !args.no_labels,
     };
-    let mut renderer = backend::renderer(backend, Workload::Poster)?;
+    let mut renderer = backend::renderer(backend)?;
     let out = &args.render.output;
     let t = std::time::Instant::now();
     if args.grid {

@@ -6,7 +6,7 @@ mod activities;
 pub mod explorer;
 mod manage;
 mod schema;
-pub mod track;
+pub use hotpot_model::track;
 
 pub use activities::{ActivityRow, InsertOutcome, NewActivity, SourceFile, SportSummary, Summary};
 pub use manage::PropertyKey;

@@ -5,15 +5,19 @@
 use crate::import::{TempDir, ride};
 use crate::support::corpus_dir;
 use hotpot::filter::Filter;
-use hotpot::ingest::fit_write::write_fit;
 use hotpot::ingest::import::{ImportOptions, import_paths};
 use hotpot::ingest::join::read_join_csv;
 use hotpot::store::Store;
+use hotpot_demo::fit_write::write_fit;
 use std::process::Command;
 
 #[test]
+#[cfg_attr(
+    hotpot_no_corpus,
+    ignore = "the real-track corpus is not at ../shared/data/tracks"
+)]
 fn filters_on_real_tracks_with_joined_strava_columns() {
-    let Some(corpus) = corpus_dir() else { return };
+    let corpus = corpus_dir();
     let dir = TempDir::new("filter-corpus");
     let acts = dir.path().join("activities");
     std::fs::create_dir_all(&acts).unwrap();

@@ -11,7 +11,7 @@ pub mod layout;
 pub mod plan;
 pub mod resident;
 
-pub use context::{AdapterChoice, GpuContext, GpuError, GpuInfo};
+pub use context::{GpuContext, GpuError, GpuInfo};
 
 use self::layout::{ColormapParams, DensityParams, GpuJob};
 use self::plan::Piece;

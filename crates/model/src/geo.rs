@@ -76,20 +76,39 @@ pub struct LonLatBounds {
     pub north: f64,
 }
 
+/// Why a `W,S,E,N` box was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BoundsError {
+    #[error("expected W,S,E,N (four numbers), got {0:?}")]
+    Count(String),
+    #[error("{0:?} is not a number")]
+    NotANumber(String),
+    #[error("{0:?} is not a finite number")]
+    NotFinite(String),
+    #[error("longitudes must be within -180..180")]
+    Longitude,
+    #[error("latitudes must be within -90..90")]
+    Latitude,
+    #[error("west ({0}) must be less than east ({1})")]
+    WestEast(f64, f64),
+    #[error("south ({0}) must be less than north ({1})")]
+    SouthNorth(f64, f64),
+}
+
 impl LonLatBounds {
     /// Parses `W,S,E,N` as hotpot and most tools write it.
-    pub fn parse(s: &str) -> Result<LonLatBounds, String> {
+    pub fn parse(s: &str) -> Result<LonLatBounds, BoundsError> {
         let parts: Vec<&str> = s.split(',').map(str::trim).collect();
         if parts.len() != 4 {
-            return Err(format!("expected W,S,E,N (four numbers), got {s:?}"));
+            return Err(BoundsError::Count(s.to_string()));
         }
         let mut v = [0.0; 4];
         for (slot, part) in v.iter_mut().zip(&parts) {
             *slot = part
                 .parse::<f64>()
-                .map_err(|_| format!("{part:?} is not a number"))?;
+                .map_err(|_| BoundsError::NotANumber(part.to_string()))?;
             if !slot.is_finite() {
-                return Err(format!("{part:?} is not a finite number"));
+                return Err(BoundsError::NotFinite(part.to_string()));
             }
         }
         let b = LonLatBounds {
@@ -99,22 +118,16 @@ impl LonLatBounds {
             north: v[3],
         };
         if !(-180.0..=180.0).contains(&b.west) || !(-180.0..=180.0).contains(&b.east) {
-            return Err("longitudes must be within -180..180".into());
+            return Err(BoundsError::Longitude);
         }
         if !(-90.0..=90.0).contains(&b.south) || !(-90.0..=90.0).contains(&b.north) {
-            return Err("latitudes must be within -90..90".into());
+            return Err(BoundsError::Latitude);
         }
         if b.west >= b.east {
-            return Err(format!(
-                "west ({}) must be less than east ({})",
-                b.west, b.east
-            ));
+            return Err(BoundsError::WestEast(b.west, b.east));
         }
         if b.south >= b.north {
-            return Err(format!(
-                "south ({}) must be less than north ({})",
-                b.south, b.north
-            ));
+            return Err(BoundsError::SouthNorth(b.south, b.north));
         }
         Ok(b)
     }
@@ -137,6 +150,17 @@ pub struct UnitRect {
 }
 
 impl UnitRect {
+    /// The rectangle of a box in world units, `[x0, y0, x1, y1]`.
+    pub fn from_world_box([x0, y0, x1, y1]: [u32; 4]) -> UnitRect {
+        let f = |v: u32| v as f64 / WORLD_SIZE;
+        UnitRect {
+            x0: f(x0),
+            y0: f(y0),
+            x1: f(x1),
+            y1: f(y1),
+        }
+    }
+
     pub fn width(&self) -> f64 {
         self.x1 - self.x0
     }
@@ -224,11 +248,22 @@ mod tests {
 
     #[test]
     fn bounds_parse_errors_are_specific() {
-        assert!(LonLatBounds::parse("1,2,3").unwrap_err().contains("four"));
-        assert!(LonLatBounds::parse("3,0,1,1").unwrap_err().contains("west"));
+        assert!(
+            LonLatBounds::parse("1,2,3")
+                .unwrap_err()
+                .to_string()
+                .contains("four")
+        );
+        assert!(
+            LonLatBounds::parse("3,0,1,1")
+                .unwrap_err()
+                .to_string()
+                .contains("west")
+        );
         assert!(
             LonLatBounds::parse("0,0,1,x")
                 .unwrap_err()
+                .to_string()
                 .contains("not a number")
         );
         assert!(LonLatBounds::parse("13.3, 52.4, 13.5, 52.6").is_ok());
