@@ -9,6 +9,16 @@
     attribution: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
   }).addTo(map);
   let heat = null;
+  let explorer = null;
+
+  // Explorer squares: visited tiles, the max cluster and the max square.
+  function toggleExplorer() {
+    if (explorer) map.removeLayer(explorer);
+    explorer = null;
+    if (!$('explorer').checked) return;
+    const url = '/explorer/' + $('explorer-zoom').value + '/tiles/{z}/{x}/{y}{r}.png';
+    explorer = L.tileLayer(url, { maxZoom: 20, className: 'explorer' }).addTo(map);
+  }
 
   function query() {
     const p = new URLSearchParams();
@@ -16,6 +26,8 @@
     if (g) p.set('gradient', g); else p.set('palette', $('palette').value);
     const f = $('filter').value.trim();
     if (f) p.set('filter', f);
+    if ($('scale').value !== 'counts') p.set('scale', $('scale').value);
+    if ($('glow').checked) p.set('glow', '1');
     return p.toString();
   }
 
@@ -52,6 +64,10 @@
   $('palette').addEventListener('change', () => { $('gradient').value = ''; refresh(); });
   $('gradient').addEventListener('change', refresh);
   $('filter').addEventListener('change', refresh);
+  $('scale').addEventListener('change', refresh);
+  $('glow').addEventListener('change', refresh);
+  $('explorer').addEventListener('change', toggleExplorer);
+  $('explorer-zoom').addEventListener('change', toggleExplorer);
   $('opacity').addEventListener('input', () => heat && heat.setOpacity($('opacity').value / 100));
   $('base').addEventListener('change', () => $('base').checked ? base.addTo(map) : map.removeLayer(base));
   $('copy').addEventListener('click', () => { $('url').select(); navigator.clipboard && navigator.clipboard.writeText($('url').value); });

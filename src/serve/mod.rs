@@ -7,6 +7,8 @@
 //! importer and update the scene and the cache without a restart.
 
 pub mod cache;
+pub mod explorer;
+pub mod look;
 pub mod page;
 pub mod routes;
 pub mod state;
@@ -89,6 +91,8 @@ pub fn app(
         filtered: Mutex::new(HashMap::new()),
         filtered_tick: Default::default(),
         loaded_generation: std::sync::atomic::AtomicU64::new(generation),
+        explorer: Default::default(),
+        eqhist: Default::default(),
     });
     let router = Router::new()
         .route("/", get(page::index))
@@ -99,6 +103,10 @@ pub fn app(
         .route("/tiles/{z}/{x}/{file}", get(routes::xyz_tile))
         .route("/tms/{z}/{x}/{file}", get(routes::tms_tile))
         .route("/tile/{z}/{x}/{y}", get(routes::hotpot_tile))
+        .route(
+            "/explorer/{zoom}/tiles/{z}/{x}/{file}",
+            get(explorer::explorer_tile),
+        )
         .route(
             "/upload",
             post(upload::upload).layer(DefaultBodyLimit::max(opts.max_upload_mb << 20)),

@@ -1,6 +1,7 @@
 //! HTTP handlers: thin layers over the cache, the worker and the store.
 
 use super::cache::{CachedTile, TileKey};
+use super::look;
 use super::state::{AppState, TileResult};
 use super::style::{StyleQuery, TileStyle};
 use crate::render::{RenderJob, View, encode};
@@ -68,7 +69,7 @@ pub async fn hotpot_tile(
 }
 
 /// `7.png` → (7, 256); `7@2x.png` → (7, 512).
-fn parse_tile_file(file: &str) -> Result<(String, u32), HttpError> {
+pub(super) fn parse_tile_file(file: &str) -> Result<(String, u32), HttpError> {
     let stem = file
         .strip_suffix(".png")
         .ok_or_else(|| bad_request(format!("{file:?}: tiles end in .png")))?;
@@ -78,7 +79,7 @@ fn parse_tile_file(file: &str) -> Result<(String, u32), HttpError> {
     })
 }
 
-fn parse_coords(z: &str, x: &str, y: &str) -> Result<(u8, u32, u32), HttpError> {
+pub(super) fn parse_coords(z: &str, x: &str, y: &str) -> Result<(u8, u32, u32), HttpError> {
     let z: u8 = z
         .parse()
         .map_err(|_| bad_request(format!("zoom {z:?} is not a number")))?;
@@ -200,11 +201,17 @@ async fn render_and_encode(state: &AppState, view: View, style: &TileStyle) -> T
         .map_err(|e| (500, format!("filter: {e}")))?;
     let density = state
         .worker
-        .render(job, scene)
+        .render(look::job_to_render(&job, style.glow), scene.clone())
         .await
         .map_err(|e| (500, format!("render failed: {e}")))?;
-    let cm = style.colormap.clone();
+    let (cm, eqhist, glow, scale) = (
+        style.colormap.clone(),
+        state.eqhist.clone(),
+        style.glow,
+        style.scale,
+    );
     let png = tokio::task::spawn_blocking(move || {
+        let (density, cm) = look::finish(density, &job, glow, scale, cm, &scene, &eqhist);
         if density.data.iter().all(|&v| v == 0) && cm.background.is_none() {
             return Ok(Bytes::new());
         }
@@ -218,7 +225,7 @@ async fn render_and_encode(state: &AppState, view: View, style: &TileStyle) -> T
 }
 
 /// An empty body stands for "nothing here": a tiny transparent PNG, or 204.
-fn respond(state: &AppState, tile: CachedTile, headers: &HeaderMap) -> Response {
+pub(super) fn respond(state: &AppState, tile: CachedTile, headers: &HeaderMap) -> Response {
     let not_modified = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())

@@ -31,6 +31,10 @@ pub struct AppState {
     pub filtered_tick: std::sync::atomic::AtomicU64,
     /// The database generation the scene was loaded at.
     pub loaded_generation: std::sync::atomic::AtomicU64,
+    /// Explorer layers for `/explorer/...` tiles.
+    pub explorer: super::explorer::ExplorerLayers,
+    /// Histograms for `?scale=eqhist`, per scene and zoom.
+    pub eqhist: Arc<crate::render::tone::EqHistCache>,
 }
 
 /// Filtered scenes kept; each is a subset of the whole, sharing nothing.

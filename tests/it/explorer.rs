@@ -248,3 +248,29 @@ fn command_line_reports_and_gdal_reads_the_geojson() {
     );
     assert!(text.contains("Polygon"), "{text}");
 }
+
+#[test]
+fn server_draws_explorer_tiles_and_the_page_toggles_them() {
+    use crate::serve::{centre_tile, get, server};
+    use hotpot::explorer::layer::ExplorerLayer;
+    use hotpot::render::View;
+    use hotpot::render::encode::read_png_rgba;
+    let s = server("serve-explorer", |_| {});
+    let (x, y) = centre_tile(12);
+    let reply = get(&format!("{}/explorer/14/tiles/12/{x}/{y}.png", s.base), &[]);
+    assert_eq!(reply.status, 200);
+    let got = read_png_rgba(&reply.body).unwrap();
+    let visits = Store::open_existing(&s.db)
+        .unwrap()
+        .explorer_visits(14)
+        .unwrap();
+    assert!(!visits.is_empty());
+    let layer = ExplorerLayer::new(14, visits.iter().map(|v| v.tile).collect());
+    let want = layer.draw(&View::tile(12, x, y, 256));
+    assert!(got == want, "served explorer tile differs from the layer");
+    assert!(got.data.chunks(4).filter(|p| p[3] > 0).count() > 1000);
+    let r = get(&format!("{}/explorer/15/tiles/12/{x}/{y}.png", s.base), &[]);
+    assert_eq!(r.status, 400);
+    let page = String::from_utf8(get(&format!("{}/assets/map.js", s.base), &[]).body).unwrap();
+    assert!(page.contains("/explorer/"));
+}

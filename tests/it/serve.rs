@@ -13,15 +13,15 @@ use hotpot::store::Store;
 use std::path::Path;
 use std::sync::Arc;
 
-struct TestServer {
-    base: String,
-    db: std::path::PathBuf,
+pub struct TestServer {
+    pub base: String,
+    pub db: std::path::PathBuf,
     _rt: tokio::runtime::Runtime,
     _dir: TempDir,
 }
 
 /// A database of a small demo city, served with the CPU renderer.
-fn server(name: &str, tweak: impl FnOnce(&mut ServeOptions)) -> TestServer {
+pub fn server(name: &str, tweak: impl FnOnce(&mut ServeOptions)) -> TestServer {
     let dir = TempDir::new(name);
     let db = dir.path().join("h.sqlite3");
     let mut store = Store::open(&db).unwrap();
@@ -71,13 +71,13 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-struct Reply {
-    status: u16,
-    etag: Option<String>,
-    body: Vec<u8>,
+pub struct Reply {
+    pub status: u16,
+    pub etag: Option<String>,
+    pub body: Vec<u8>,
 }
 
-fn get(url: &str, headers: &[(&str, &str)]) -> Reply {
+pub fn get(url: &str, headers: &[(&str, &str)]) -> Reply {
     let mut req = agent().get(url);
     for (k, v) in headers {
         req = req.header(*k, *v);
@@ -99,7 +99,7 @@ fn stats(s: &TestServer) -> serde_json::Value {
 }
 
 /// Tile x/y at zoom z around the demo city's centre (52.45 N, 13.30 E).
-fn centre_tile(z: u8) -> (u32, u32) {
+pub fn centre_tile(z: u8) -> (u32, u32) {
     let (x, y) = hotpot::geo::lonlat_to_unit(13.30, 52.45);
     let n = (1u64 << z) as f64;
     ((x * n) as u32, (y * n) as u32)
