@@ -274,3 +274,49 @@ fn server_draws_explorer_tiles_and_the_page_toggles_them() {
     let page = String::from_utf8(get(&format!("{}/assets/map.js", s.base), &[]).body).unwrap();
     assert!(page.contains("/explorer/"));
 }
+
+#[test]
+fn render_draws_the_explorer_overlay_and_takes_scale_and_glow() {
+    let dir = TempDir::new("explorer-render");
+    let files = dir.path().join("files");
+    std::fs::create_dir_all(&files).unwrap();
+    block_with_spur(&files);
+    let db = dir.path().join("h.sqlite3");
+    let mut store = Store::open(&db).unwrap();
+    import(&mut store, &files);
+    drop(store);
+    let png = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        let mut args = vec![
+            "--backend",
+            "cpu",
+            "render",
+            "--fit",
+            "--width",
+            "400",
+            "-o",
+        ];
+        args.push(out.to_str().unwrap());
+        args.extend(extra);
+        let r = hotpot(&db, &args);
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        hotpot::render::encode::read_png(&std::fs::read(&out).unwrap()).unwrap()
+    };
+    let plain = png("plain.png", &[]);
+    let overlay = png("explorer.png", &["--explorer", "14"]);
+    let lit = |img: &hotpot::render::RgbaImage| img.data.chunks(4).filter(|p| p[3] > 0).count();
+    // The block and spur fill most of the fitted poster; lines alone don't.
+    assert!(
+        lit(&overlay) > lit(&plain) * 5,
+        "{} vs {}",
+        lit(&overlay),
+        lit(&plain)
+    );
+    let glow = png("glow.png", &["--glow", "--scale", "log"]);
+    assert!(
+        lit(&glow) > lit(&plain),
+        "the halo lights pixels around the lines"
+    );
+    let bad = hotpot(&db, &["render", "--fit", "--scale", "linear"]);
+    assert!(!bad.status.success());
+}
