@@ -6,6 +6,7 @@
 mod common;
 
 use hotpot::geo::lonlat_to_unit;
+use hotpot::ingest::importer::{ImportOptions, Importer};
 use hotpot::render::Renderer;
 use hotpot::render::cpu::CpuRenderer;
 use hotpot::render::gpu::{GpuContext, GpuRenderer};
@@ -23,12 +24,9 @@ fn main() {
     if !db.exists() {
         std::fs::create_dir_all(common::root()).unwrap();
         let mut store = Store::open(&db).unwrap();
-        hotpot::ingest::import::import_parsed(
-            &mut store,
-            "demo",
-            &hotpot_demo::generate(&DemoConfig::default()),
-        )
-        .unwrap();
+        Importer::new(&mut store, ImportOptions::default())
+            .import_parsed("demo", hotpot_demo::generate(&DemoConfig::default()))
+            .unwrap();
     }
     encoding(&db);
     let which = std::env::var("HOTPOT_BENCH_BACKEND").unwrap_or_else(|_| "both".into());
@@ -55,6 +53,7 @@ fn run(label: &str, db: &std::path::Path, renderer: Box<dyn Renderer + Send>) {
         upload_token: None,
         max_upload_mb: 1,
         empty_204: false,
+        upload_trim_m: None,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -17,4 +17,5 @@ pub mod render;
 pub mod scene;
 pub mod serve;
 pub mod store;
+pub mod text;
 pub mod timelapse;

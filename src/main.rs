@@ -10,6 +10,8 @@ mod look;
 mod manage;
 #[path = "cli/partial.rs"]
 mod partial;
+#[path = "cli/runtime_dir.rs"]
+mod runtime_dir;
 #[path = "cli/timelapse.rs"]
 mod timelapse;
 
@@ -17,7 +19,7 @@ use anyhow::{Context, Result, bail};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{ArgGroup, Args, Parser, Subcommand};
 use hotpot::geo::{LonLatBounds, UnitRect};
-use hotpot::ingest::import::{ImportOptions, ImportReport, import_paths};
+use hotpot::ingest::importer::{ImportOptions, ImportReport, Importer};
 use hotpot::ingest::join::read_join_csv;
 use hotpot::render::backend::{self, Backend};
 use hotpot::render::colormap::{self, Colormap, Gradient};
@@ -91,7 +93,9 @@ enum Command {
 
 #[derive(Args)]
 struct ImportArgs {
-    /// Files or directories (searched recursively for .gpx .tcx .fit, also .gz).
+    /// Files or directories (searched recursively for .gpx .tcx .fit, also
+    /// .gz, following symlinks once). Only regular files of at most 1 GiB
+    /// are read (and at most 1 GiB once decompressed).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
     /// A Strava export's activities.csv whose columns are merged into each
@@ -167,7 +171,9 @@ struct RenderArgs {
 
 #[derive(Args, Clone)]
 struct StyleArgs {
-    /// Built-in palette: hot (default), blue, purple, viridis, mono, ink.
+    /// Built-in palette: hot (default), blue, purple, viridis, mono, ink;
+    /// erik/hotpot's pinkish, blue-red, red, orange; local-heatmap-tile-
+    /// server's warm, cool.
     #[arg(long, conflicts_with = "gradient")]
     palette: Option<String>,
     /// Custom gradient, stops in visit counts: "1:f00;10:ff0;50:fff"
@@ -222,6 +228,10 @@ struct ServeArgs {
     /// Answer empty tiles with 204 No Content instead of a transparent PNG.
     #[arg(long)]
     empty_204: bool,
+    /// Cut this distance off the start and end of every uploaded activity,
+    /// e.g. 300m or 0.2mi (as `import --trim`).
+    #[arg(long, value_parser = parse_distance)]
+    trim: Option<f64>,
 }
 
 #[derive(Args)]
@@ -232,7 +242,10 @@ struct StatsArgs {
 }
 
 fn main() -> ExitCode {
+    // After parsing, which exits on --help and bad arguments without
+    // running destructors; before anything starts a thread.
     let cli = Cli::parse();
+    let _runtime_dir = runtime_dir::quiet_vulkan_loader();
     let level = match cli.verbose {
         0 => tracing::Level::WARN,
         1 => tracing::Level::INFO,
@@ -245,6 +258,7 @@ fn main() -> ExitCode {
         .init();
     match run(cli) {
         Ok(code) => code,
+        Err(e) if manage::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
@@ -276,7 +290,7 @@ fn import(db: &Path, args: ImportArgs) -> Result<ExitCode> {
         progress: std::io::stderr().is_terminal(),
         trim_m: args.trim,
     };
-    let report = import_paths(&mut store, &args.paths, &opts)?;
+    let report = Importer::new(&mut store, opts).import_paths(&args.paths)?;
     print_import_report(&report);
     if let Some(csv) = &args.join {
         let rows = read_join_csv(csv)?;
@@ -298,12 +312,15 @@ fn import(db: &Path, args: ImportArgs) -> Result<ExitCode> {
     )
 }
 
+/// Paths and messages come from the files: printed through `sanitize`.
 fn print_import_report(r: &ImportReport) {
+    use hotpot::text::sanitize;
+    let shown = |path: &Path| sanitize(&path.display().to_string()).into_owned();
     for (path, w) in &r.warnings {
-        eprintln!("warning: {}: {w}", path.display());
+        eprintln!("warning: {}: {}", shown(path), sanitize(w));
     }
     for (path, e) in r.failed.iter().chain(&r.walk_errors) {
-        eprintln!("failed: {}: {e}", path.display());
+        eprintln!("failed: {}: {}", shown(path), sanitize(e));
     }
     println!(
         "{} files read ({} unchanged skipped), {} activities added ({} points), {} duplicates skipped, {} files failed",
@@ -351,7 +368,7 @@ fn render(db: &Path, backend: Backend, args: RenderArgs) -> Result<ExitCode> {
 /// which takes the same area and style options).
 fn poster_setup(store: &Store, args: &RenderArgs) -> Result<(Frame, Option<f64>, Scene)> {
     let (dims, dpi) = requested_size(args)?;
-    let filter = args.filter.to_filter()?;
+    let filter = args.filter.to_filter_for(store)?;
     // --fit with a filter frames what the filter keeps.
     let fitted = match (&filter, args.fit) {
         (Some(f), true) => Some(Scene::load(store, None, Some(f))?),
@@ -674,6 +691,7 @@ fn serve(db: &Path, backend: Backend, args: ServeArgs) -> Result<ExitCode> {
         upload_token: args.upload_token.filter(|t| !t.is_empty()),
         max_upload_mb: args.max_upload_mb,
         empty_204: args.empty_204,
+        upload_trim_m: args.trim,
     };
     let renderer = backend::renderer(backend)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -53,6 +53,43 @@ pub const PALETTES: &[(&str, &str, &str)] = &[
         "1:00000050;5:000000a0;20:000000ff",
         "black lines for print on white",
     ),
+    // erik/hotpot's palettes, its stops exactly (src/raster.rs), so that its
+    // users' `?color=` URLs draw the same. Its counts are line passes per
+    // pixel, as ours.
+    (
+        "pinkish",
+        "1:ffb1ff7f;10:ffb1ffff;50:ffffffff",
+        "hotpot's pink to white",
+    ),
+    (
+        "blue-red",
+        "1:3f5efbff;10:fc466bff;50:ffffffff",
+        "hotpot's blue to red to white",
+    ),
+    (
+        "red",
+        "1:b20a2cff;10:fffbd5ff;50:ffffffff",
+        "hotpot's red to cream to white",
+    ),
+    (
+        "orange",
+        "1:fc4a1aff;10:f7b733ff;50:fdedceff",
+        "hotpot's orange to amber to cream",
+    ),
+    // local-heatmap-tile-server's ramps (app/renderer.py). Its ramp runs over
+    // t = ln(1 + count) / ln(1 + cap) with cap 10 at zoom 12-14, and alpha
+    // is min(1, 3t); its breakpoints t = .05 .15 .3 1/3 .5 .75 1 are here
+    // the counts 11^t - 1 = 0.13 0.43 1.05 1.22 2.32 5.04 10.
+    (
+        "warm",
+        "0.13:28050026;0.43:500f0073;1.05:a01e00e6;1.22:aa2400ff;2.32:dc4605ff;5.04:ff7814ff;10:c83c05ff",
+        "local-heatmap-tile-server's dark red to orange",
+    ),
+    (
+        "cool",
+        "0.13:00052826;0.43:000f5073;1.05:0028a0e6;1.22:012eaaff;2.32:0a50dcff;5.04:1e8cffff;10:0a3cc8ff",
+        "local-heatmap-tile-server's navy to sky blue",
+    ),
 ];
 
 pub const DEFAULT_PALETTE: &str = "hot";
@@ -294,6 +331,51 @@ mod tests {
             assert_eq!(cm.lut[0][3], 0, "{name}");
             assert_eq!(cm.index(0), 0);
             assert!(cm.lut[255][3] > 0);
+        }
+    }
+
+    #[test]
+    fn hotpot_palettes_have_hotpots_stops() {
+        let stops = |name| Gradient::palette(name).unwrap().stops;
+        assert_eq!(
+            stops("pinkish"),
+            [
+                (1.0, [0xff, 0xb1, 0xff, 0x7f]),
+                (10.0, [0xff, 0xb1, 0xff, 0xff]),
+                (50.0, [0xff; 4])
+            ]
+        );
+        assert_eq!(stops("Blue-Red")[1], (10.0, [0xfc, 0x46, 0x6b, 0xff]));
+        assert_eq!(stops("red")[0], (1.0, [0xb2, 0x0a, 0x2c, 0xff]));
+        assert_eq!(stops("orange")[2], (50.0, [0xfd, 0xed, 0xce, 0xff]));
+    }
+
+    /// The converted stops give local-heatmap-tile-server's colours where
+    /// its ramp has breakpoints (within rounding of the stop counts).
+    #[test]
+    fn warm_and_cool_follow_local_heatmap_tile_servers_ramps() {
+        let ramps: [(&str, [[u8; 3]; 4]); 2] = [
+            (
+                "warm",
+                [[80, 15, 0], [220, 70, 5], [255, 120, 20], [200, 60, 5]],
+            ),
+            (
+                "cool",
+                [[0, 15, 80], [10, 80, 220], [30, 140, 255], [10, 60, 200]],
+            ),
+        ];
+        for (name, colours) in ramps {
+            let g = Gradient::palette(name).unwrap();
+            for (t, want) in [0.15f32, 0.5, 0.75, 1.0].into_iter().zip(colours) {
+                let count = 11f32.powf(t) - 1.0;
+                let got = g.at(count);
+                for i in 0..3 {
+                    let diff = (got[i] as i32 - want[i] as i32).abs();
+                    assert!(diff <= 2, "{name} at t={t}: {got:?} vs {want:?}");
+                }
+                let alpha = (t * 3.0).min(1.0) * 255.0;
+                assert!((got[3] as f32 - alpha).abs() <= 2.0, "{name} t={t}");
+            }
         }
     }
 

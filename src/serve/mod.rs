@@ -40,6 +40,8 @@ pub struct ServeOptions {
     pub upload_token: Option<String>,
     pub max_upload_mb: usize,
     pub empty_204: bool,
+    /// Metres cut off the start and end of every uploaded activity.
+    pub upload_trim_m: Option<f64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +87,7 @@ pub fn app(
             enabled: opts.uploads,
             token: opts.upload_token.clone(),
             max_bytes: opts.max_upload_mb << 20,
+            trim_m: opts.upload_trim_m,
         },
         empty_204: opts.empty_204,
         upload_lock: tokio::sync::Mutex::new(()),

@@ -6,7 +6,7 @@ use crate::cli::hotpot;
 use crate::import::TempDir;
 use hotpot::explorer::stats::{ExplorerStats, Square};
 use hotpot::geo::unit_to_lonlat;
-use hotpot::ingest::import::{ImportOptions, import_paths};
+use hotpot::ingest::importer::{ImportOptions, Importer};
 use hotpot::store::Store;
 use std::path::Path;
 
@@ -64,7 +64,8 @@ fn block_with_spur(dir: &Path) {
 }
 
 fn import(store: &mut Store, dir: &Path) -> usize {
-    import_paths(store, &[dir.to_owned()], &ImportOptions::default())
+    Importer::new(store, ImportOptions::default())
+        .import_paths(&[dir.to_owned()])
         .unwrap()
         .activities_added as usize
 }

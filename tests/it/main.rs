@@ -2,11 +2,13 @@
 //! small machines); each module covers one area.
 
 mod cli;
+mod compat;
 mod corpus;
 mod crash;
 mod explorer;
 mod gpu;
 mod import;
+mod import_sources;
 mod manage;
 mod poster;
 mod privacy;

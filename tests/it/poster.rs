@@ -572,7 +572,7 @@ fn a_stopped_poster_leaves_no_partial_file() {
         .collect();
     let db = db_with(dir.path(), &tracks);
     let png = dir.path().join("big.png");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hotpot"))
+    let child = Command::new(env!("CARGO_BIN_EXE_hotpot"))
         .args([
             "--db",
             db.to_str().unwrap(),

@@ -3,6 +3,7 @@
 
 use crate::import::{TempDir, ride};
 use hotpot::filter::Filter;
+use hotpot::ingest::importer::{ImportOptions, Importer};
 use hotpot::render::colormap::{Colormap, Gradient};
 use hotpot::render::cpu::CpuRenderer;
 use hotpot::render::encode::{indexed_png, read_png_rgba};
@@ -30,7 +31,8 @@ pub fn server(name: &str, tweak: impl FnOnce(&mut ServeOptions)) -> TestServer {
         runs: 10,
         ..Default::default()
     };
-    hotpot::ingest::import::import_parsed(&mut store, "demo", &hotpot_demo::generate(&cfg))
+    Importer::new(&mut store, ImportOptions::default())
+        .import_parsed("demo", hotpot_demo::generate(&cfg))
         .unwrap();
     let mut opts = ServeOptions {
         db: db.clone(),
@@ -39,6 +41,7 @@ pub fn server(name: &str, tweak: impl FnOnce(&mut ServeOptions)) -> TestServer {
         upload_token: None,
         max_upload_mb: 8,
         empty_204: false,
+        upload_trim_m: None,
     };
     tweak(&mut opts);
     let rt = tokio::runtime::Builder::new_multi_thread()

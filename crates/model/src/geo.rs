@@ -4,6 +4,10 @@
 //! square mapped onto `0..2^32` on both axes (x east, y south). At the equator
 //! one unit is about 1 cm, fine enough for zoom 20 tiles, and a `u32` pair
 //! delta-encodes to a few bytes per GPS point.
+//!
+//! The small per-point functions are `#[inline]`: this crate is separate
+//! from the importer and the renderers that call them once per point, and
+//! without the hint rustc may not inline across crates.
 
 use std::f64::consts::PI;
 
@@ -22,6 +26,7 @@ pub struct WorldPoint {
 }
 
 /// Projects WGS84 degrees to normalized Mercator (`0..1` on both axes).
+#[inline]
 pub fn lonlat_to_unit(lon: f64, lat: f64) -> (f64, f64) {
     let lat = lat.clamp(-MAX_LAT, MAX_LAT).to_radians();
     let x = (lon + 180.0) / 360.0;
@@ -30,6 +35,7 @@ pub fn lonlat_to_unit(lon: f64, lat: f64) -> (f64, f64) {
 }
 
 /// Inverse of [`lonlat_to_unit`].
+#[inline]
 pub fn unit_to_lonlat(x: f64, y: f64) -> (f64, f64) {
     let lon = x * 360.0 - 180.0;
     let lat = (PI * (1.0 - 2.0 * y)).sinh().atan().to_degrees();
@@ -37,6 +43,7 @@ pub fn unit_to_lonlat(x: f64, y: f64) -> (f64, f64) {
 }
 
 impl WorldPoint {
+    #[inline]
     pub fn from_lonlat(lon: f64, lat: f64) -> WorldPoint {
         let (x, y) = lonlat_to_unit(lon, lat);
         WorldPoint {
@@ -45,10 +52,12 @@ impl WorldPoint {
         }
     }
 
+    #[inline]
     pub fn to_lonlat(self) -> (f64, f64) {
         unit_to_lonlat(self.x as f64 / WORLD_SIZE, self.y as f64 / WORLD_SIZE)
     }
 
+    #[inline]
     pub fn unit(self) -> (f64, f64) {
         (self.x as f64 / WORLD_SIZE, self.y as f64 / WORLD_SIZE)
     }
@@ -59,6 +68,7 @@ fn unit_to_fixed(u: f64) -> u32 {
 }
 
 /// Great-circle distance in metres (haversine).
+#[inline]
 pub fn haversine_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
     let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
     let dp = p2 - p1;
@@ -161,9 +171,11 @@ impl UnitRect {
         }
     }
 
+    #[inline]
     pub fn width(&self) -> f64 {
         self.x1 - self.x0
     }
+    #[inline]
     pub fn height(&self) -> f64 {
         self.y1 - self.y0
     }

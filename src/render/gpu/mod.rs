@@ -61,11 +61,6 @@ impl GpuRenderer {
         &self.ctx
     }
 
-    /// Bytes of track data resident on the device.
-    pub fn resident_bytes(&self) -> u64 {
-        self.levels.total_weight()
-    }
-
     fn pass_pixels(&self) -> u64 {
         self.ctx.max_binding().min(MAX_PASS_BYTES) / 4
     }
