@@ -566,6 +566,8 @@ fn stats(db: &Path, args: StatsArgs) -> Result<ExitCode> {
     }
     println!("points: {}", s.points);
     for (sport, x) in &s.per_sport {
+        // Sport names come from the files.
+        let sport = hotpot::text::sanitize(sport);
         println!(
             "  {sport:<14} {:>6} activities {:>10.0} km",
             x.activities, x.distance_km

@@ -57,6 +57,10 @@
 //! quoted key holding `.` or `[` names that key rather than a JSON path.
 //! Added: `==`, `!` without parentheses, dates, doubled quotes in strings,
 //! exponents and leading dots in numbers, dots in bare words, `in []`.
+//! hotpot's names for the computed properties (`total_distance`,
+//! `elapsed_time`, `average_speed`, `name`, ...) read ours in hotpot's
+//! units (`alias.rs`). A filter may hold at most [`limits`] conditions and
+//! nesting, which hotpot did not check (SQLite refused such filters).
 //!
 //! # Where it runs
 //!

@@ -10,6 +10,7 @@ mod gpu;
 mod import;
 mod import_sources;
 mod manage;
+mod mutated;
 mod poster;
 mod privacy;
 mod render_semantics;
