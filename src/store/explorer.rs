@@ -15,17 +15,19 @@ use crate::explorer::{ZOOMS, cover};
 use rusqlite::{Connection, Transaction, params};
 
 /// Schema of the explorer tiles; one entry of the store's migration list.
+/// Idempotent (`IF NOT EXISTS`, `INSERT OR REPLACE`): a database whose
+/// `user_version` was set back re-runs it without losing rows.
 pub const MIGRATION: &str = r#"
-CREATE TABLE explorer_tiles (
+CREATE TABLE IF NOT EXISTS explorer_tiles (
     activity_id INTEGER NOT NULL REFERENCES activities(id) ON DELETE CASCADE,
     zoom        INTEGER NOT NULL,
     x           INTEGER NOT NULL,
     y           INTEGER NOT NULL,
     PRIMARY KEY (activity_id, zoom, x, y)
 ) WITHOUT ROWID;
-CREATE INDEX explorer_tiles_tile ON explorer_tiles(zoom, x, y);
+CREATE INDEX IF NOT EXISTS explorer_tiles_tile ON explorer_tiles(zoom, x, y);
 -- Activities stored before this table existed are filled in on open.
-INSERT INTO meta (key, value) VALUES ('explorer_backfill', 'pending');
+INSERT OR REPLACE INTO meta (key, value) VALUES ('explorer_backfill', 'pending');
 "#;
 
 /// Records the explorer tiles of activity `id`.

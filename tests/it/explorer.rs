@@ -67,7 +67,7 @@ fn import(store: &mut Store, dir: &Path) -> usize {
     Importer::new(store, ImportOptions::default())
         .import_paths(&[dir.to_owned()])
         .unwrap()
-        .activities_added as usize
+        .activities_added
 }
 
 fn stats(store: &Store, zoom: u8) -> ExplorerStats {
@@ -320,4 +320,25 @@ fn render_draws_the_explorer_overlay_and_takes_scale_and_glow() {
     );
     let bad = hotpot(&db, &["render", "--fit", "--scale", "linear"]);
     assert!(!bad.status.success());
+}
+
+#[test]
+fn databases_from_before_the_table_are_filled_in_on_open() {
+    let dir = TempDir::new("explorer-backfill");
+    let files = dir.path().join("files");
+    std::fs::create_dir_all(&files).unwrap();
+    block_with_spur(&files);
+    let db = dir.path().join("h.sqlite3");
+    import(&mut Store::open(&db).unwrap(), &files);
+    // Back to schema 3: no explorer table.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch("DROP TABLE explorer_tiles; PRAGMA user_version = 3;")
+        .unwrap();
+    drop(conn);
+    let store = Store::open(&db).unwrap();
+    assert_eq!(stats(&store, 14).visited, 11);
+    assert_eq!(
+        stats(&store, 17).visited,
+        store.explorer_visits(17).unwrap().len()
+    );
 }
