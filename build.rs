@@ -4,7 +4,8 @@
 //! - `hotpot_no_gpu` when no Vulkan driver is installed (no ICD manifest),
 //! - `hotpot_no_corpus` when `../shared/data/tracks` is not beside the
 //!   checkout,
-//! - `hotpot_no_chromium` when no Chromium is on the PATH.
+//! - `hotpot_no_chromium` when no Chromium is on the PATH,
+//! - `hotpot_no_chromedriver` when no chromedriver is (the dashboard test).
 //!
 //! In CI (`CI=true`) or with `HOTPOT_REQUIRE_GPU=1` nothing is emitted: every
 //! test runs, and one that lacks what it needs fails.
@@ -12,7 +13,12 @@
 use std::path::Path;
 
 fn main() {
-    for cfg in ["hotpot_no_gpu", "hotpot_no_corpus", "hotpot_no_chromium"] {
+    for cfg in [
+        "hotpot_no_gpu",
+        "hotpot_no_corpus",
+        "hotpot_no_chromium",
+        "hotpot_no_chromedriver",
+    ] {
         println!("cargo::rustc-check-cfg=cfg({cfg})");
     }
     println!("cargo::rerun-if-env-changed=CI");
@@ -54,5 +60,8 @@ fn main() {
     });
     if !has_chromium {
         println!("cargo::rustc-cfg=hotpot_no_chromium");
+    }
+    if !std::env::split_paths(&path).any(|dir| dir.join("chromedriver").is_file()) {
+        println!("cargo::rustc-cfg=hotpot_no_chromedriver");
     }
 }

@@ -12,6 +12,8 @@ mod manage;
 mod partial;
 #[path = "cli/runtime_dir.rs"]
 mod runtime_dir;
+#[path = "cli/sync.rs"]
+mod sync_cli;
 #[path = "cli/timelapse.rs"]
 mod timelapse;
 
@@ -89,6 +91,13 @@ enum Command {
     /// A time-lapse: a frame per year or month (animated PNG, numbered
     /// PNGs, or --grid small multiples).
     Timelapse(Box<timelapse::TimelapseArgs>),
+    /// Connect a Strava account (OAuth; STRAVA_CLIENT_ID, STRAVA_CLIENT_SECRET).
+    StravaAuth(sync_cli::AuthArgs),
+    /// Create Strava's push subscription for `hotpot serve`'s webhook URL.
+    StravaSubscribe(sync_cli::SubscribeArgs),
+    /// Import activities from Strava or intervals.icu.
+    #[command(subcommand)]
+    Fetch(sync_cli::FetchCommand),
 }
 
 #[derive(Args)]
@@ -228,6 +237,9 @@ struct ServeArgs {
     /// Answer empty tiles with 204 No Content instead of a transparent PNG.
     #[arg(long)]
     empty_204: bool,
+    /// Offer POST /fetch/intervals-icu (protected by the upload token).
+    #[arg(long)]
+    fetch: bool,
     /// Cut this distance off the start and end of every uploaded activity,
     /// e.g. 300m or 0.2mi (as `import --trim`).
     #[arg(long, value_parser = parse_distance)]
@@ -280,6 +292,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve(args) => serve(&cli.db, cli.backend, args),
         Command::Explorer(args) => explorer::explorer(&cli.db, args),
         Command::Timelapse(args) => timelapse::timelapse(&cli.db, cli.backend, *args),
+        Command::StravaAuth(args) => sync_cli::strava_auth(&cli.db, args),
+        Command::StravaSubscribe(args) => sync_cli::strava_subscribe(&cli.db, args),
+        Command::Fetch(cmd) => sync_cli::fetch(&cli.db, cmd),
     }
 }
 
@@ -693,6 +708,7 @@ fn serve(db: &Path, backend: Backend, args: ServeArgs) -> Result<ExitCode> {
         upload_token: args.upload_token.filter(|t| !t.is_empty()),
         max_upload_mb: args.max_upload_mb,
         empty_204: args.empty_204,
+        sync: hotpot::serve::sync_routes::SyncOptions::from_env(args.fetch),
         upload_trim_m: args.trim,
     };
     let renderer = backend::renderer(backend)?;

@@ -50,6 +50,9 @@ pub struct ImportReport {
     pub files: Vec<FileSummary>,
     /// Every activity this import stored, in id order.
     pub added: Vec<AddedActivity>,
+    /// The stored activities that inputs turned out to duplicate (sync
+    /// links a service's activity to the one already stored).
+    pub duplicate_of: Vec<i64>,
 }
 
 /// One successfully read file's contribution.
@@ -367,7 +370,10 @@ fn commit(
                         bounds: a.bbox,
                     });
                 }
-                InsertOutcome::Duplicate { .. } => summary.duplicates += 1,
+                InsertOutcome::Duplicate { id, .. } => {
+                    summary.duplicates += 1;
+                    report.duplicate_of.push(*id);
+                }
             }
         }
         report.activities_added += summary.added;

@@ -97,45 +97,41 @@ pub const DEFAULT_PALETTE: &str = "hot";
 impl Gradient {
     /// Parses `1:f00;10:ff0;50:fff`; colours as `RGB`, `RRGGBB` or
     /// `RRGGBBAA`, with or without `#`.
-    pub fn parse(s: &str) -> Result<Gradient, String> {
+    pub fn parse(s: &str) -> Result<Gradient, GradientError> {
         let mut stops = Vec::new();
         for part in s.split(';').map(str::trim).filter(|p| !p.is_empty()) {
-            let (count, color) = part.split_once(':').ok_or_else(|| {
-                format!("stop {part:?} should look like COUNT:COLOR, e.g. 10:ff0")
-            })?;
+            let stop = || part.to_string();
+            let (count, color) = part
+                .split_once(':')
+                .ok_or_else(|| GradientError::Syntax(stop()))?;
             let count: f32 = count
                 .trim()
                 .parse()
-                .map_err(|_| format!("stop {part:?}: {:?} is not a number", count.trim()))?;
+                .map_err(|_| GradientError::Count(stop(), count.trim().to_string()))?;
             if !count.is_finite() || count <= 0.0 {
-                return Err(format!("stop {part:?}: the visit count must be above 0"));
+                return Err(GradientError::NotPositive(stop()));
             }
-            let color = parse_color(color).map_err(|e| format!("stop {part:?}: {e}"))?;
+            let color = parse_color(color).map_err(|e| GradientError::Color(stop(), e))?;
             if let Some(&(prev, _)) = stops.last()
                 && count <= prev
             {
-                return Err(format!(
-                    "stop {part:?}: counts must increase ({count} after {prev})"
-                ));
+                return Err(GradientError::NotIncreasing(stop(), count, prev));
             }
             stops.push((count, color));
         }
         if stops.is_empty() {
-            return Err("a gradient needs at least one stop, e.g. 1:f00;10:ff0;50:fff".into());
+            return Err(GradientError::Empty);
         }
         Ok(Gradient { stops })
     }
 
-    pub fn palette(name: &str) -> Result<Gradient, String> {
+    pub fn palette(name: &str) -> Result<Gradient, GradientError> {
         let (_, g, _) = PALETTES
             .iter()
             .find(|(n, _, _)| n.eq_ignore_ascii_case(name))
             .ok_or_else(|| {
                 let names: Vec<_> = PALETTES.iter().map(|p| p.0).collect();
-                format!(
-                    "unknown palette {name:?}; choose one of {}",
-                    names.join(", ")
-                )
+                GradientError::UnknownPalette(name.to_string(), names.join(", "))
             })?;
         Gradient::parse(g)
     }
@@ -168,15 +164,43 @@ impl Gradient {
     }
 }
 
+/// Why a gradient or palette name was refused; the message names the stop.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum GradientError {
+    #[error("stop {0:?} should look like COUNT:COLOR, e.g. 10:ff0")]
+    Syntax(String),
+    #[error("stop {0:?}: {1:?} is not a number")]
+    Count(String, String),
+    #[error("stop {0:?}: the visit count must be above 0")]
+    NotPositive(String),
+    #[error("stop {0:?}: {1}")]
+    Color(String, ColorError),
+    #[error("stop {0:?}: counts must increase ({1} after {2})")]
+    NotIncreasing(String, f32, f32),
+    #[error("a gradient needs at least one stop, e.g. 1:f00;10:ff0;50:fff")]
+    Empty,
+    #[error("unknown palette {0:?}; choose one of {1}")]
+    UnknownPalette(String, String),
+}
+
+/// Why a colour was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ColorError {
+    #[error("{0:?} is not a hex colour")]
+    NotHex(String),
+    #[error("{0:?} should be RGB, RRGGBB or RRGGBBAA hex")]
+    Length(String),
+}
+
 /// `RGB`, `RRGGBB` or `RRGGBBAA` hex, optional `#`.
-pub fn parse_color(s: &str) -> Result<[u8; 4], String> {
+pub fn parse_color(s: &str) -> Result<[u8; 4], ColorError> {
     let hex = s.trim().trim_start_matches('#');
     let digits: Option<Vec<u8>> = hex
         .chars()
         .map(|c| c.to_digit(16).map(|d| d as u8))
         .collect();
     let Some(d) = digits else {
-        return Err(format!("{s:?} is not a hex colour"));
+        return Err(ColorError::NotHex(s.to_string()));
     };
     match d.len() {
         3 => Ok([d[0] * 17, d[1] * 17, d[2] * 17, 255]),
@@ -187,7 +211,7 @@ pub fn parse_color(s: &str) -> Result<[u8; 4], String> {
             }
             Ok(c)
         }
-        _ => Err(format!("{s:?} should be RGB, RRGGBB or RRGGBBAA hex")),
+        _ => Err(ColorError::Length(s.to_string())),
     }
 }
 
@@ -302,26 +326,45 @@ mod tests {
         assert!(
             Gradient::parse("")
                 .unwrap_err()
+                .to_string()
                 .contains("at least one stop")
         );
         assert!(
             Gradient::parse("1:f00;1:ff0")
                 .unwrap_err()
+                .to_string()
                 .contains("increase")
         );
         assert!(
             Gradient::parse("x:f00")
                 .unwrap_err()
+                .to_string()
                 .contains("not a number")
         );
-        assert!(Gradient::parse("1:ggg").unwrap_err().contains("hex"));
-        assert!(Gradient::parse("1:ff00").unwrap_err().contains("RRGGBB"));
+        assert!(
+            Gradient::parse("1:ggg")
+                .unwrap_err()
+                .to_string()
+                .contains("hex")
+        );
+        assert!(
+            Gradient::parse("1:ff00")
+                .unwrap_err()
+                .to_string()
+                .contains("RRGGBB")
+        );
         assert!(
             Gradient::parse("1-f00")
                 .unwrap_err()
+                .to_string()
                 .contains("COUNT:COLOR")
         );
-        assert!(Gradient::palette("nope").unwrap_err().contains("hot"));
+        assert!(
+            Gradient::palette("nope")
+                .unwrap_err()
+                .to_string()
+                .contains("hot")
+        );
     }
 
     #[test]

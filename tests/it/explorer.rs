@@ -330,7 +330,7 @@ fn databases_from_before_the_table_are_filled_in_on_open() {
     block_with_spur(&files);
     let db = dir.path().join("h.sqlite3");
     import(&mut Store::open(&db).unwrap(), &files);
-    // Back to schema 3: no explorer table.
+    // Back to an older schema, before the explorer table.
     let conn = rusqlite::Connection::open(&db).unwrap();
     conn.execute_batch("DROP TABLE explorer_tiles; PRAGMA user_version = 3;")
         .unwrap();

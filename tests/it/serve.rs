@@ -41,6 +41,7 @@ pub fn server(name: &str, tweak: impl FnOnce(&mut ServeOptions)) -> TestServer {
         upload_token: None,
         max_upload_mb: 8,
         empty_204: false,
+        sync: Default::default(),
         upload_trim_m: None,
     };
     tweak(&mut opts);
