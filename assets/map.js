@@ -10,6 +10,16 @@
     className: 'base',
   }).addTo(map);
   let heat = null;
+  let explorer = null;
+
+  // Explorer squares: visited tiles, the max cluster and the max square.
+  function toggleExplorer() {
+    if (explorer) map.removeLayer(explorer);
+    explorer = null;
+    if (!$('explorer').checked) return;
+    const url = '/explorer/' + $('explorer-zoom').value + '/tiles/{z}/{x}/{y}{r}.png';
+    explorer = L.tileLayer(url, { maxZoom: 20, className: 'explorer' }).addTo(map);
+  }
   // Bumped when data changes: browsers cache tiles for minutes, and the
   // server's new tiles must not hide behind old ones.
   let version = 0;
@@ -30,6 +40,8 @@
     if (g) p.set('gradient', g); else p.set('palette', $('palette').value);
     const f = $('filter').value.trim();
     if (f) p.set('filter', f);
+    if ($('scale').value !== 'counts') p.set('scale', $('scale').value);
+    if ($('glow').checked) p.set('glow', '1');
     return p.toString();
   }
 
@@ -80,6 +92,10 @@
   $('palette').addEventListener('change', () => { $('gradient').value = ''; refresh(); });
   $('gradient').addEventListener('change', refresh);
   $('filter').addEventListener('change', refresh);
+  $('scale').addEventListener('change', refresh);
+  $('glow').addEventListener('change', refresh);
+  $('explorer').addEventListener('change', toggleExplorer);
+  $('explorer-zoom').addEventListener('change', toggleExplorer);
   $('opacity').addEventListener('input', () => heat && heat.setOpacity($('opacity').value / 100));
   $('base').addEventListener('change', () => $('base').checked ? base.addTo(map) : map.removeLayer(base));
   $('copy').addEventListener('click', () => { $('url').select(); navigator.clipboard && navigator.clipboard.writeText($('url').value); });

@@ -8,6 +8,7 @@
 //! demo generator is the `hotpot-demo` crate, which only the binary and the
 //! tests use.
 
+pub mod explorer;
 pub mod filter;
 pub use hotpot_model::{geo, timefmt};
 pub mod ingest;
@@ -18,3 +19,4 @@ pub mod serve;
 pub mod store;
 pub mod sync;
 pub mod text;
+pub mod timelapse;

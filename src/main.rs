@@ -2,6 +2,10 @@
 
 #[path = "cli/distance.rs"]
 mod distance;
+#[path = "cli/explorer.rs"]
+mod explorer;
+#[path = "cli/look.rs"]
+mod look;
 #[path = "cli/manage.rs"]
 mod manage;
 #[path = "cli/partial.rs"]
@@ -10,6 +14,8 @@ mod partial;
 mod runtime_dir;
 #[path = "cli/sync.rs"]
 mod sync_cli;
+#[path = "cli/timelapse.rs"]
+mod timelapse;
 
 use anyhow::{Context, Result, bail};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
@@ -80,6 +86,11 @@ enum Command {
     Serve(ServeArgs),
     /// Show the GPU adapter hotpot would use and the limits that matter.
     GpuInfo(StatsArgs),
+    /// Explorer tiles: visited tiles, max square, max cluster, per year.
+    Explorer(explorer::ExplorerArgs),
+    /// A time-lapse: a frame per year or month (animated PNG, numbered
+    /// PNGs, or --grid small multiples).
+    Timelapse(Box<timelapse::TimelapseArgs>),
     /// Connect a Strava account (OAuth; STRAVA_CLIENT_ID, STRAVA_CLIENT_SECRET).
     StravaAuth(sync_cli::AuthArgs),
     /// Create Strava's push subscription for `hotpot serve`'s webhook URL.
@@ -158,6 +169,9 @@ struct RenderArgs {
     /// Output PNG file.
     #[arg(short, long, default_value = "heatmap.png")]
     output: PathBuf,
+    /// Draw explorer tiles of this zoom (14 or 17) over the heatmap.
+    #[arg(long, value_name = "ZOOM")]
+    explorer: Option<u8>,
     #[command(flatten)]
     style: StyleArgs,
     #[command(flatten)]
@@ -181,6 +195,8 @@ struct StyleArgs {
     /// Line width in pixels (default: from the poster's resolution).
     #[arg(long)]
     line_width: Option<f32>,
+    #[command(flatten)]
+    look: look::LookArgs,
 }
 
 #[derive(Args)]
@@ -282,6 +298,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Delete(args) => manage::delete(&cli.db, args),
         Command::Properties(args) => manage::properties(&cli.db, args.json),
         Command::Serve(args) => serve(&cli.db, cli.backend, args),
+        Command::Explorer(args) => explorer::explorer(&cli.db, args),
+        Command::Timelapse(args) => timelapse::timelapse(&cli.db, cli.backend, *args),
         Command::StravaAuth(args) => sync_cli::strava_auth(&cli.db, args),
         Command::StravaSubscribe(args) => sync_cli::strava_subscribe(&cli.db, args),
         Command::Fetch(cmd) => sync_cli::fetch(&cli.db, cmd),
@@ -357,14 +375,29 @@ fn colormap_from(style: &StyleArgs) -> Result<Colormap> {
 
 fn render(db: &Path, backend: Backend, args: RenderArgs) -> Result<ExitCode> {
     let store = Store::open_existing(db)?;
-    let (dims, dpi) = requested_size(&args)?;
-    let filter = args.filter.to_filter_for(&store)?;
+    let (frame, dpi, scene) = poster_setup(&store, &args)?;
+    let poster = Poster {
+        frame,
+        dpi,
+        style: &args.style,
+        output: &args.output,
+        raw: args.raw.as_deref(),
+        explorer: args.explorer.map(|z| (&store, z)),
+    };
+    draw_poster(backend, &scene, &poster)
+}
+
+/// The framing, DPI and scene `args` ask for (shared with `timelapse`,
+/// which takes the same area and style options).
+fn poster_setup(store: &Store, args: &RenderArgs) -> Result<(Frame, Option<f64>, Scene)> {
+    let (dims, dpi) = requested_size(args)?;
+    let filter = args.filter.to_filter_for(store)?;
     // --fit with a filter frames what the filter keeps.
     let fitted = match (&filter, args.fit) {
-        (Some(f), true) => Some(Scene::load(&store, None, Some(f))?),
+        (Some(f), true) => Some(Scene::load(store, None, Some(f))?),
         _ => None,
     };
-    let req = area_request(&store, &args, fitted.as_ref())?;
+    let req = area_request(store, args, fitted.as_ref())?;
     let frame = Frame::new(req, dims.0, dims.1)?;
     if let Some((px, map)) = frame.stretched {
         eprintln!(
@@ -375,16 +408,24 @@ fn render(db: &Path, backend: Backend, args: RenderArgs) -> Result<ExitCode> {
     }
     let scene = match fitted {
         Some(s) => s,
-        None => Scene::load(&store, Some(frame.area), filter.as_ref())?,
+        None => Scene::load(store, Some(frame.area), filter.as_ref())?,
     };
-    let poster = Poster {
-        frame,
-        dpi,
-        style: &args.style,
-        output: &args.output,
-        raw: args.raw.as_deref(),
-    };
-    draw_poster(backend, &scene, &poster)
+    Ok((frame, dpi, scene))
+}
+
+/// The poster spec of `poster`: size, colours, and the look (scale, glow,
+/// explorer overlay).
+fn poster_spec(scene: &Scene, poster: &Poster) -> Result<PosterSpec> {
+    let (frame, style) = (&poster.frame, poster.style);
+    let mut spec = PosterSpec::new(frame.area, frame.width, frame.height, colormap_from(style)?);
+    spec.line_width = style.line_width;
+    spec.dpi = poster.dpi;
+    spec.progress = true;
+    look::apply(&style.look, scene, &mut spec);
+    if let Some((store, zoom)) = poster.explorer {
+        look::explorer_overlay(store, zoom, &mut spec)?;
+    }
+    Ok(spec)
 }
 
 /// One poster to draw: the framing decided, the style and the files.
@@ -394,6 +435,8 @@ struct Poster<'a> {
     style: &'a StyleArgs,
     output: &'a Path,
     raw: Option<&'a Path>,
+    /// Explorer tiles of this zoom drawn over the heatmap.
+    explorer: Option<(&'a Store, u8)>,
 }
 
 /// Draws `poster` of `scene` and says what was written; `render` and `demo`
@@ -402,9 +445,9 @@ fn draw_poster(backend: Backend, scene: &Scene, poster: &Poster) -> Result<ExitC
     let Poster {
         frame,
         dpi,
-        style,
         output,
         raw,
+        ..
     } = poster;
     let (width, height) = (frame.width, frame.height);
     if frame.pixels() > poster::frame::WARN_PIXELS {
@@ -416,10 +459,7 @@ fn draw_poster(backend: Backend, scene: &Scene, poster: &Poster) -> Result<ExitC
             bytes / 1e9
         );
     }
-    let mut spec = PosterSpec::new(frame.area, width, height, colormap_from(style)?);
-    spec.line_width = style.line_width;
-    spec.dpi = *dpi;
-    spec.progress = true;
+    let spec = poster_spec(scene, poster)?;
     let mut renderer = backend::renderer(backend)?;
     let files = PosterFiles {
         png: output,
@@ -616,6 +656,7 @@ fn demo(backend: Backend, args: DemoArgs) -> Result<ExitCode> {
             style: &style,
             output,
             raw: None,
+            explorer: None,
         };
         draw_poster(backend, &scene, &poster)?;
     }

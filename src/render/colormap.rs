@@ -11,7 +11,8 @@
 //! `sqrt(density / last stop)`: the square root spends the table's
 //! resolution where it matters, on the faint edges and single tracks.
 
-use super::{DENSITY_ONE, Density, RgbaImage};
+use super::tone::Tone;
+use super::{Density, RgbaImage};
 use rayon::prelude::*;
 
 /// A parsed gradient: stops ascending in visit count, colours RGBA.
@@ -221,17 +222,22 @@ pub struct Colormap {
     /// 256 RGBA entries; entry 0 is zero density (transparent).
     pub lut: Vec<[u8; 4]>,
     pub background: Option<[u8; 4]>,
+    /// How counts map onto the gradient (`--scale`).
+    pub tone: Tone,
     /// The last stop's count, kept at hand for [`Colormap::index`].
     max_count: f32,
 }
 
 impl Colormap {
     pub fn new(gradient: Gradient, background: Option<[u8; 4]>) -> Colormap {
+        Colormap::with_tone(gradient, background, Tone::Counts)
+    }
+
+    pub fn with_tone(gradient: Gradient, background: Option<[u8; 4]>, tone: Tone) -> Colormap {
         let max = gradient.max_count();
         let lut = (0..256)
             .map(|i| {
-                let t = i as f32 / 255.0;
-                let c = gradient.at(max * t * t);
+                let c = gradient.at(tone.lut_visits(i, max));
                 match background {
                     Some(bg) => over(c, bg),
                     None => c,
@@ -243,15 +249,14 @@ impl Colormap {
             gradient,
             lut,
             background,
+            tone,
         }
     }
 
     /// LUT index for a fixed-point density.
     #[inline]
     pub fn index(&self, fixed: u32) -> u8 {
-        let d = fixed as f32 / DENSITY_ONE as f32;
-        let t = (d / self.max_count).sqrt();
-        (t * 255.0 + 0.5).min(255.0) as u8
+        self.tone.index(fixed, self.max_count)
     }
 
     pub fn colorize(&self, d: &Density) -> RgbaImage {
@@ -274,7 +279,7 @@ impl Colormap {
 }
 
 /// `fg` over `bg`, straight alpha.
-fn over(fg: [u8; 4], bg: [u8; 4]) -> [u8; 4] {
+pub fn over(fg: [u8; 4], bg: [u8; 4]) -> [u8; 4] {
     let fa = fg[3] as f32 / 255.0;
     let ba = bg[3] as f32 / 255.0;
     let oa = fa + ba * (1.0 - fa);
@@ -292,6 +297,7 @@ fn over(fg: [u8; 4], bg: [u8; 4]) -> [u8; 4] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::DENSITY_ONE;
 
     #[test]
     fn hotpot_gradient_syntax() {

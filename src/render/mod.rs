@@ -10,11 +10,13 @@ pub mod colormap;
 pub mod coverage;
 pub mod cpu;
 pub mod encode;
+pub mod glow;
 pub mod gpu;
 pub mod level_cache;
 pub mod lod;
 pub mod mask;
 pub mod poster;
+pub mod tone;
 pub mod track_levels;
 pub mod view;
 

@@ -10,8 +10,10 @@
 
 pub mod cache;
 pub mod error;
+pub mod explorer;
 pub mod guard;
 pub mod listen;
+pub mod look;
 pub mod page;
 pub mod routes;
 pub mod state;
@@ -114,6 +116,10 @@ pub fn app(
         .route("/api/stats", get(routes::stats))
         .route("/healthz", get(routes::healthz))
         .merge(tiles)
+        .route(
+            "/explorer/{zoom}/tiles/{z}/{x}/{file}",
+            get(explorer::explorer_tile),
+        )
         .route("/upload", upload)
         .with_state(state.clone())
         .merge(sync_routes::router(sync_routes::SyncState::new(

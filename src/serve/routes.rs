@@ -3,6 +3,7 @@
 use super::cache::{CachedTile, TileKey};
 pub use super::error::HttpError;
 use super::error::TileError;
+use super::look;
 use super::state::AppState;
 use super::style::{StyleQuery, TileStyle};
 use crate::render::{RenderJob, View, encode};
@@ -65,7 +66,7 @@ pub async fn hotpot_tile(
 }
 
 /// `7.png` → (7, 256); `7@2x.png` → (7, 512).
-fn parse_tile_file(file: &str) -> Result<(String, u32), HttpError> {
+pub(super) fn parse_tile_file(file: &str) -> Result<(String, u32), HttpError> {
     let stem = file
         .strip_suffix(".png")
         .ok_or_else(|| bad_request(format!("{file:?}: tiles end in .png")))?;
@@ -75,7 +76,7 @@ fn parse_tile_file(file: &str) -> Result<(String, u32), HttpError> {
     })
 }
 
-fn parse_coords(z: &str, x: &str, y: &str) -> Result<(u8, u32, u32), HttpError> {
+pub(super) fn parse_coords(z: &str, x: &str, y: &str) -> Result<(u8, u32, u32), HttpError> {
     let z: u8 = z
         .parse()
         .map_err(|_| bad_request(format!("zoom {z:?} is not a number")))?;
@@ -182,11 +183,19 @@ async fn render_and_encode(
     let density = state
         .from_current_scene(style.filter.as_ref(), |scene| {
             let worker = state.worker.clone();
-            async move { Ok::<_, TileError>(worker.render(job, scene).await?) }
+            let job = look::job_to_render(&job, style.glow);
+            async move { Ok::<_, TileError>((worker.render(job, scene.clone()).await?, scene)) }
         })
         .await?;
-    let cm = style.colormap.clone();
+    let (density, scene) = density;
+    let (cm, eqhist, glow, scale) = (
+        style.colormap.clone(),
+        state.eqhist.clone(),
+        style.glow,
+        style.scale,
+    );
     let png = tokio::task::spawn_blocking(move || {
+        let (density, cm) = look::finish(density, &job, glow, scale, cm, &scene, &eqhist);
         if density.data.iter().all(|&v| v == 0) && cm.background.is_none() {
             return Ok(Bytes::new());
         }
@@ -201,7 +210,12 @@ async fn render_and_encode(
 
 /// An empty body stands for "nothing here": a transparent PNG of the
 /// tile's size, or 204.
-fn respond(state: &AppState, tile: CachedTile, size: u32, headers: &HeaderMap) -> Response {
+pub(super) fn respond(
+    state: &AppState,
+    tile: CachedTile,
+    size: u32,
+    headers: &HeaderMap,
+) -> Response {
     let not_modified = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())

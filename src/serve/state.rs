@@ -51,6 +51,10 @@ pub struct AppState {
     /// has; forgotten when the scene changes.
     unknown_keys: Mutex<HashMap<String, Vec<String>>>,
     updates: mpsc::Sender<Pending>,
+    /// Explorer layers for `/explorer/...` tiles.
+    pub explorer: super::explorer::ExplorerLayers,
+    /// Histograms for `?scale=eqhist`, per scene and zoom.
+    pub eqhist: Arc<crate::render::tone::EqHistCache>,
 }
 
 /// Filtered scenes kept; each is a subset of the whole, sharing nothing.
@@ -114,6 +118,8 @@ impl AppState {
             connections: Arc::new(Connections::new(opts.limits.clone())),
             unknown_keys: Mutex::new(HashMap::new()),
             updates,
+            explorer: Default::default(),
+            eqhist: Default::default(),
         });
         // Weak: the thread ends when the last handler lets go of the state
         // (and with it the sender).

@@ -3,6 +3,7 @@
 
 use crate::filter::Filter;
 use crate::render::colormap::{self, Colormap, Gradient};
+use crate::render::tone::Scale;
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -21,6 +22,10 @@ pub struct StyleQuery {
     /// hotpot's date bounds: activities started before / at or after.
     pub before: Option<String>,
     pub after: Option<String>,
+    /// counts, log or eqhist.
+    pub scale: Option<String>,
+    /// A halo under the lines: 1/true or 0/false.
+    pub glow: Option<String>,
 }
 
 /// A query parameter that does not make sense, and why.
@@ -43,6 +48,8 @@ pub struct TileStyle {
     pub colormap: Arc<Colormap>,
     pub line_width: Option<f32>,
     pub filter: Option<Filter>,
+    pub scale: Scale,
+    pub glow: bool,
     /// Canonical text of everything above, for cache keys.
     pub key: String,
 }
@@ -98,18 +105,26 @@ impl TileStyle {
                 )
             })
             .collect();
+        let scale = match q.scale.as_deref() {
+            Some(s) => Scale::parse(s).map_err(invalid("scale"))?,
+            None => Scale::Counts,
+        };
+        let glow = super::look::parse_glow(q.glow.as_deref()).map_err(invalid("glow"))?;
         let shown = filter.as_ref().map(Filter::to_string);
         let key = format!(
-            "{};bg={:?};w={:?};f={:?}",
+            "{};bg={:?};w={:?};f={:?};s={};g={glow}",
             stops.join(";"),
             background,
             line_width,
-            shown
+            shown,
+            scale.name(),
         );
         Ok(TileStyle {
             colormap: Arc::new(Colormap::new(gradient, background)),
             line_width,
             filter,
+            scale,
+            glow,
             key,
         })
     }

@@ -386,6 +386,8 @@ fn insert_one(tx: &Transaction, a: &NewActivity) -> Result<InsertOutcome> {
         "INSERT INTO activity_bounds (id, min_x, max_x, min_y, max_y) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![id, a.bbox[0], a.bbox[2], a.bbox[1], a.bbox[3]],
     )?;
+    let track = Track::decode(&a.track_blob).map_err(|source| StoreError::Track { id, source })?;
+    super::explorer::record(tx, id, &track)?;
     Ok(InsertOutcome::Added(id))
 }
 

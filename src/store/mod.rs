@@ -3,6 +3,7 @@
 //! flight and never leaves a half-written activity behind.
 
 mod activities;
+pub mod explorer;
 mod manage;
 mod schema;
 pub use hotpot_model::track;
@@ -115,6 +116,7 @@ impl Store {
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tx.commit()?;
         }
+        explorer::backfill_if_pending(&mut self.conn)?;
         Ok(())
     }
 

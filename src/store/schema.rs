@@ -125,4 +125,6 @@ CREATE TABLE IF NOT EXISTS sync_state (
     updated_at INTEGER NOT NULL
 );
 "#,
+    // Explorer tiles per activity (src/store/explorer.rs).
+    super::explorer::MIGRATION,
 ];

@@ -353,6 +353,12 @@ impl Renderer for GpuRenderer {
         jobs: &[RenderJob],
         colormap: &Colormap,
     ) -> Result<Vec<RgbaImage>, RenderError> {
+        if colormap.tone != crate::render::tone::Tone::Counts {
+            // The shader indexes by counts only; other scales colour on
+            // the CPU from the same density.
+            let densities = self.render_density(scene, jobs)?;
+            return Ok(densities.iter().map(|d| colormap.colorize(d)).collect());
+        }
         let out = self.run(scene, jobs, Some(colormap))?;
         Ok(jobs
             .iter()

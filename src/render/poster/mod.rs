@@ -16,11 +16,14 @@ mod sink;
 
 use self::sink::Sink;
 use super::encode::{EncodeError, PngFormat, PngHeader};
-use super::{Colormap, RenderError, RenderJob, Renderer, View, default_line_width};
+use super::{
+    Colormap, RenderError, RenderJob, Renderer, RgbaImage, View, default_line_width, glow,
+};
 use crate::geo::UnitRect;
 use crate::scene::Scene;
 use indicatif::ProgressBar;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Where a poster file is written until it is complete: `NAME.partial`
@@ -65,6 +68,15 @@ pub struct PosterSpec {
     pub strip_rows: Option<u32>,
     /// Draw a progress bar on stderr.
     pub progress: bool,
+    /// A halo under the lines ([`super::glow`]).
+    pub glow: bool,
+    /// Drawn over the heatmap, strip by strip (explorer tiles).
+    pub overlay: Option<Arc<dyn Overlay>>,
+}
+
+/// Something drawn over a rendered picture, given the view it covers.
+pub trait Overlay: Send + Sync + std::fmt::Debug {
+    fn overlay(&self, view: &View, img: &mut RgbaImage);
 }
 
 /// Where a poster goes.
@@ -89,6 +101,8 @@ impl PosterSpec {
             dpi: None,
             strip_rows: None,
             progress: false,
+            glow: false,
+            overlay: None,
         }
     }
 
@@ -279,21 +293,34 @@ fn draw_strips(
             ..job
         };
         let t = Instant::now();
-        let blocks = if sinks.len() > 1 {
-            // The raw export needs the density itself; colours then come
-            // from it on the CPU.
-            let d = renderer
-                .render_density(scene, &[strip])
-                .map_err(Stop::Render)?
-                .remove(0);
-            let blocks = vec![spec.colormap.colorize(&d).data, raw::gray16(&d)];
+        let blocks = if sinks.len() > 1 || spec.glow {
+            // The raw export and the glow need the density itself; colours
+            // then come from it on the CPU.
+            let d = if spec.glow {
+                glow::render_density(renderer, scene, &[strip])
+            } else {
+                renderer.render_density(scene, &[strip])
+            }
+            .map_err(Stop::Render)?
+            .remove(0);
+            let mut img = spec.colormap.colorize(&d);
+            if let Some(o) = &spec.overlay {
+                o.overlay(&strip.view, &mut img);
+            }
+            let mut blocks = vec![img.data];
+            if sinks.len() > 1 {
+                blocks.push(raw::gray16(&d));
+            }
             renderer.recycle(d);
             blocks
         } else {
-            let img = renderer
+            let mut img = renderer
                 .render_rgba(scene, &[strip], &spec.colormap)
                 .map_err(Stop::Render)?
                 .remove(0);
+            if let Some(o) = &spec.overlay {
+                o.overlay(&strip.view, &mut img);
+            }
             vec![img.data]
         };
         *render_time += t.elapsed();
