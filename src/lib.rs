@@ -6,6 +6,7 @@
 //! [`demo`] makes realistic data for the demo, tests and benchmarks.
 
 pub mod demo;
+pub mod export;
 pub mod filter;
 pub mod geo;
 pub mod ingest;
@@ -15,4 +16,5 @@ pub mod render;
 pub mod scene;
 pub mod serve;
 pub mod store;
+pub mod tiles;
 pub mod timefmt;
