@@ -50,6 +50,7 @@ fn run(label: &str, db: &std::path::Path, renderer: Box<dyn Renderer + Send>) {
         upload_token: None,
         max_upload_mb: 1,
         empty_204: false,
+        tiles: None,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -1,5 +1,7 @@
 //! The `hotpot` command line: parses arguments and calls the library.
 
+#[path = "cli/export.rs"]
+mod export;
 #[path = "cli/manage.rs"]
 mod manage;
 
@@ -61,6 +63,8 @@ enum Command {
     Properties(StatsArgs),
     /// Serve heatmap tiles and a map page over HTTP.
     Serve(ServeArgs),
+    /// Write every tile as PMTiles, MBTiles or a folder (static hosting).
+    Export(Box<export::ExportArgs>),
     /// Show the GPU adapter hotpot would use and the limits that matter.
     GpuInfo(StatsArgs),
 }
@@ -193,6 +197,10 @@ struct ServeArgs {
     /// Answer empty tiles with 204 No Content instead of a transparent PNG.
     #[arg(long)]
     empty_204: bool,
+    /// Serve pre-rendered tiles from this `hotpot export` archive
+    /// (.pmtiles or .mbtiles); other styles are rendered live.
+    #[arg(long, value_name = "ARCHIVE")]
+    tiles: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -235,6 +243,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Delete(args) => manage::delete(&cli.db, args),
         Command::Properties(args) => manage::properties(&cli.db, args.json),
         Command::Serve(args) => serve(&cli.db, cli.backend, args),
+        Command::Export(args) => export::run(&cli.db, cli.backend, *args),
     }
 }
 
@@ -585,6 +594,7 @@ fn serve(db: &Path, backend: Backend, args: ServeArgs) -> Result<ExitCode> {
         upload_token: args.upload_token.filter(|t| !t.is_empty()),
         max_upload_mb: args.max_upload_mb,
         empty_204: args.empty_204,
+        tiles: args.tiles,
     };
     let renderer = backend::renderer(backend, Workload::Tiles)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -126,7 +126,7 @@ pub fn read_archive(path: &Path) -> Result<(serde_json::Value, Vec<(Tile, Vec<u8
             let (z, x, row): (u8, u32, u32) = (r.get(0)?, r.get(1)?, r.get(2)?);
             // Rows outside their zoom's grid (a foreign file) are skipped.
             let y = (z <= 30)
-                .then(|| (1u32 << z).checked_sub(row + 1))
+                .then(|| (1u32 << z).checked_sub(row)?.checked_sub(1))
                 .flatten()
                 .filter(|_| x < 1u32 << z.min(30));
             Ok(y.map(|y| Tile::new(z, x, y))

@@ -6,6 +6,7 @@
 //! encoding run on blocking threads. Uploads ([`upload`]) go through the
 //! importer and update the scene and the cache without a restart.
 
+pub mod archive;
 pub mod cache;
 pub mod page;
 pub mod routes;
@@ -38,6 +39,8 @@ pub struct ServeOptions {
     pub upload_token: Option<String>,
     pub max_upload_mb: usize,
     pub empty_204: bool,
+    /// A PMTiles or MBTiles export to answer tiles from (`--tiles`).
+    pub tiles: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +56,8 @@ pub enum ServeError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("--tiles: {0}")]
+    Archive(#[from] crate::export::ExportError),
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -117,7 +122,11 @@ pub async fn serve(
     if opts.uploads && opts.upload_token.is_none() && !addr.ip().is_loopback() {
         return Err(ServeError::UploadWithoutToken(addr.ip()));
     }
-    let (router, state) = app(&opts, renderer)?;
+    let (mut router, state) = app(&opts, renderer)?;
+    if let Some(path) = &opts.tiles {
+        let archive = archive::TileArchive::open(path).await?;
+        router = archive::with_archive(router, state.clone(), archive);
+    }
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| ServeError::Bind { addr, source })?;

@@ -218,7 +218,7 @@ async fn render_and_encode(state: &AppState, view: View, style: &TileStyle) -> T
 }
 
 /// An empty body stands for "nothing here": a tiny transparent PNG, or 204.
-fn respond(state: &AppState, tile: CachedTile, headers: &HeaderMap) -> Response {
+pub fn respond(state: &AppState, tile: CachedTile, headers: &HeaderMap) -> Response {
     let not_modified = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())

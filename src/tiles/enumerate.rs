@@ -72,6 +72,15 @@ fn zoom_tiles(scene: &Scene, z: u8, pad: f64, area: Option<UnitRect>) -> Vec<Til
     };
     let mut counts: HashMap<u64, u32> = HashMap::new();
     for t in &scene.tracks {
+        // At low zooms most tracks lie in one tile: count them without
+        // walking their points.
+        let b = t.bbox.map(|v| v as f64 / to_tiles);
+        let (bx, by) = (range(b[0], b[2]), range(b[1], b[3]));
+        if bx.start() == bx.end() && by.start() == by.end() {
+            let key = (*bx.start() as u64) << 32 | *by.start() as u64;
+            *counts.entry(key).or_default() += t.track.points.len().max(1) as u32;
+            continue;
+        }
         for seg in t.track.segments() {
             // Consecutive segments mostly hit the same tiles: remember the
             // last box so that most of them cost no hashing.

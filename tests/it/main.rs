@@ -4,6 +4,7 @@
 mod cli;
 mod corpus;
 mod crash;
+mod export;
 mod gpu;
 mod import;
 mod manage;

@@ -38,6 +38,7 @@ fn server(name: &str, tweak: impl FnOnce(&mut ServeOptions)) -> TestServer {
         upload_token: None,
         max_upload_mb: 8,
         empty_204: false,
+        tiles: None,
     };
     tweak(&mut opts);
     let rt = tokio::runtime::Builder::new_multi_thread()
