@@ -5,13 +5,13 @@
 
 mod common;
 
-use hotpot::demo::DemoConfig;
 use hotpot::geo::lonlat_to_unit;
 use hotpot::render::Renderer;
 use hotpot::render::cpu::CpuRenderer;
 use hotpot::render::gpu::{AdapterChoice, GpuContext, GpuRenderer};
 use hotpot::serve::{ServeOptions, app};
 use hotpot::store::Store;
+use hotpot_demo::DemoConfig;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -23,7 +23,12 @@ fn main() {
     if !db.exists() {
         std::fs::create_dir_all(common::root()).unwrap();
         let mut store = Store::open(&db).unwrap();
-        hotpot::demo::store_into(&mut store, &DemoConfig::default()).unwrap();
+        hotpot::ingest::import::import_parsed(
+            &mut store,
+            "demo",
+            &hotpot_demo::generate(&DemoConfig::default()),
+        )
+        .unwrap();
     }
     encoding(&db);
     let which = std::env::var("HOTPOT_BENCH_BACKEND").unwrap_or_else(|_| "both".into());

@@ -1,5 +1,7 @@
 //! The `hotpot` command line: parses arguments and calls the library.
 
+#[path = "cli/distance.rs"]
+mod distance;
 #[path = "cli/export.rs"]
 mod export;
 #[path = "cli/manage.rs"]
@@ -484,7 +486,7 @@ fn stats(db: &Path, args: StatsArgs) -> Result<ExitCode> {
 }
 
 fn demo(backend: Backend, args: DemoArgs) -> Result<ExitCode> {
-    use hotpot::demo::{DemoConfig, FormatPlan, generate, write_files};
+    use hotpot_demo::{DemoConfig, FormatPlan, generate, write_files};
     let cfg = DemoConfig {
         seed: args.seed,
         ..DemoConfig::default()
@@ -519,7 +521,7 @@ fn demo(backend: Backend, args: DemoArgs) -> Result<ExitCode> {
     let mut style = args.style;
     // A heatmap glows best on black; the user's --background still wins.
     style.background.get_or_insert_with(|| "000".into());
-    let (lat, lon) = hotpot::demo::ANCHOR;
+    let (lat, lon) = hotpot_demo::ANCHOR;
     let poster = |output: &Path, center: Option<String>| RenderArgs {
         bounds: None,
         fit: center.is_none(),
@@ -609,5 +611,5 @@ fn serve(db: &Path, backend: Backend, args: ServeArgs) -> Result<ExitCode> {
 }
 
 fn parse_distance(s: &str) -> Result<f64, String> {
-    hotpot::privacy::parse_distance_m(s)
+    distance::parse_distance_m(s)
 }

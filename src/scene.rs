@@ -3,7 +3,7 @@
 
 use crate::filter::Filter;
 use crate::geo::{UnitRect, WORLD_SIZE};
-use crate::privacy::Mask;
+use crate::render::mask::Mask;
 use crate::store::track::Track;
 use crate::store::{Store, StoreError};
 

@@ -5,9 +5,9 @@
 
 pub mod peak;
 
-use hotpot::demo::{Demo, DemoConfig, FileFormat, write_file};
 use hotpot::ingest::import::{ImportOptions, import_paths};
 use hotpot::store::Store;
+use hotpot_demo::{Demo, DemoConfig, FileFormat, write_file};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::time::Instant;

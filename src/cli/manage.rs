@@ -1,10 +1,11 @@
 //! `hotpot mask`, `list`, `delete`, `properties`: looking after what is
 //! stored. Arguments and printing only; the work is in the library.
 
+use crate::distance::parse_distance_m;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use hotpot::filter::Filter;
-use hotpot::privacy::{Mask, parse_distance_m};
+use hotpot::render::mask::Mask;
 use hotpot::store::Store;
 use std::path::Path;
 use std::process::ExitCode;

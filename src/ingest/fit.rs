@@ -31,18 +31,11 @@ use fitparser::profile::field_types::{Event, EventType};
 use fitparser::{FitDataRecord, Value};
 
 use super::types::{ActivityKind, ParseError, Parsed, ParsedActivity, Point};
+use hotpot_model::fit::{
+    DEG_PER_SEMICIRCLE, FIT_EPOCH_UNIX_S, FIT_MIN_UTC, INDOOR_CYCLING, VIRTUAL_PREFIX, crc16,
+};
 
-/// FIT times count seconds from 1989-12-31T00:00:00Z; this is that instant
-/// in unix seconds.
-pub(crate) const FIT_EPOCH_UNIX_S: i64 = 631_065_600;
-
-/// FIT time values below this are seconds since the device was switched on,
-/// not UTC, so they cannot be placed on a calendar.
-pub(crate) const FIT_MIN_UTC: u32 = 0x1000_0000;
 const FIT_MIN_UTC_MS: i64 = (FIT_MIN_UTC as i64 + FIT_EPOCH_UNIX_S) * 1000;
-
-/// Degrees per semicircle: 2^31 semicircles make 180 degrees.
-pub(crate) const DEG_PER_SEMICIRCLE: f64 = 180.0 / 2_147_483_648.0;
 
 /// Sub-sport that marks a ride or run done on a trainer in a virtual world
 /// (Zwift and the like). Its positions are not places the athlete went, so
@@ -50,8 +43,6 @@ pub(crate) const DEG_PER_SEMICIRCLE: f64 = 180.0 / 2_147_483_648.0;
 /// "virtual_<sport>" to let the importer tell it apart; likewise the
 /// sub-sport "indoor_cycling" is reported as such.
 const VIRTUAL_SUB_SPORT: &str = "virtual_activity";
-pub(crate) const VIRTUAL_PREFIX: &str = "virtual_";
-pub(crate) const INDOOR_CYCLING: &str = "indoor_cycling";
 
 const CRC_LEN: usize = 2;
 
@@ -803,40 +794,11 @@ fn count(n: usize, noun: &str) -> String {
     }
 }
 
-/// FIT's CRC-16 (the SDK's nibble-table algorithm computes CRC-16/ARC),
-/// one table lookup per byte.
-pub(crate) fn crc16(mut crc: u16, bytes: &[u8]) -> u16 {
-    for &byte in bytes {
-        crc = (crc >> 8) ^ CRC_TABLE[usize::from((crc ^ u16::from(byte)) as u8)];
-    }
-    crc
-}
-
-const CRC_TABLE: [u16; 256] = {
-    let mut table = [0u16; 256];
-    let mut i = 0;
-    while i < 256 {
-        let mut crc = i as u16;
-        let mut bit = 0;
-        while bit < 8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xA001
-            } else {
-                crc >> 1
-            };
-            bit += 1;
-        }
-        table[i] = crc;
-        i += 1;
-    }
-    table
-};
-
 #[cfg(test)]
 mod tests {
-    use super::super::fit_write::write_fit;
     use super::*;
     use fitparser::de::DecodeOption;
+    use hotpot_demo::fit_write::write_fit;
     use std::io::Read;
     use std::path::{Path, PathBuf};
 

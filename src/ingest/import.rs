@@ -237,7 +237,7 @@ fn read_one(path: &Path, st: &SourceFile, trim_m: Option<f64>) -> FileResult {
                         // Trimming happens before anything is stored: the
                         // cut-off ends never reach the database.
                         for a in &mut parsed.activities {
-                            crate::privacy::trim_activity(a, m);
+                            super::trim::trim_activity(a, m);
                         }
                         parsed.activities.retain(|a| a.num_points() > 0);
                     }
@@ -298,4 +298,24 @@ fn collect_files(
     {
         out.push(path.to_owned());
     }
+}
+
+/// Stores already-parsed activities (the demo generator's, for one) under
+/// the source name `source`, without files. Returns how many were added.
+pub fn import_parsed(
+    store: &mut Store,
+    source: &str,
+    acts: &[crate::ingest::ParsedActivity],
+) -> Result<usize, StoreError> {
+    let rows: Vec<_> = acts.iter().map(|a| activity::prepare(a, source)).collect();
+    let file = SourceFile {
+        path: source.into(),
+        size: 0,
+        mtime_ns: 0,
+    };
+    let outcomes = store.insert_batch(&[(file, rows)])?;
+    Ok(outcomes[0]
+        .iter()
+        .filter(|o| matches!(o, InsertOutcome::Added(_)))
+        .count())
 }

@@ -6,13 +6,13 @@
 
 pub mod activity;
 pub mod fit;
-pub mod fit_write;
 pub mod gpx;
 pub mod import;
 pub mod join;
 pub mod stats;
 pub mod tcx;
 pub mod time;
+pub mod trim;
 pub mod types;
 mod xml;
 

@@ -9,7 +9,7 @@
 
 use super::view::View;
 use crate::geo::{WORLD_SIZE, WorldPoint};
-use crate::privacy::{Mask, clip_track_cow};
+use crate::render::mask::{Mask, clip_track_cow};
 
 /// Points closer than this (px at the level's zoom) to the previously kept
 /// point are dropped.

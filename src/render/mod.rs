@@ -13,6 +13,7 @@ pub mod encode;
 pub mod gpu;
 pub mod level_cache;
 pub mod lod;
+pub mod mask;
 pub mod poster;
 pub mod view;
 

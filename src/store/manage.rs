@@ -4,7 +4,7 @@
 use super::activities::{ActivityRow, bump_generation, now_ms};
 use super::{Result, Store};
 use crate::filter::Filter;
-use crate::privacy::Mask;
+use hotpot_model::mask::Mask;
 use rusqlite::params;
 use std::collections::BTreeMap;
 

@@ -5,7 +5,7 @@
 mod activities;
 mod manage;
 mod schema;
-pub mod track;
+pub use hotpot_model::track;
 
 pub use activities::{ActivityRow, InsertOutcome, NewActivity, SourceFile, SportSummary, Summary};
 pub use manage::PropertyKey;

@@ -1,7 +1,7 @@
 //! The `hotpot` binary as a user runs it.
 
 use crate::import::{TempDir, ride};
-use hotpot::ingest::fit_write::write_fit;
+use hotpot_demo::fit_write::write_fit;
 use std::path::Path;
 use std::process::{Command, Output};
 

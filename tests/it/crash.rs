@@ -18,7 +18,7 @@ fn killed_import_keeps_what_it_reported() {
             1500,
             1_600_000_000_000 + i as i64 * 3_600_000,
         );
-        std::fs::write(data.join(format!("{i:04}.gpx")), hotpot::demo::to_gpx(&a)).unwrap();
+        std::fs::write(data.join(format!("{i:04}.gpx")), hotpot_demo::to_gpx(&a)).unwrap();
     }
     let db = dir.path().join("h.sqlite3");
     let mut child = Command::new(env!("CARGO_BIN_EXE_hotpot"))

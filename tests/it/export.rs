@@ -17,12 +17,12 @@ use std::path::{Path, PathBuf};
 fn demo_db(dir: &TempDir) -> PathBuf {
     let db = dir.path().join("h.sqlite3");
     let mut store = Store::open(&db).unwrap();
-    let cfg = hotpot::demo::DemoConfig {
+    let cfg = hotpot_demo::DemoConfig {
         rides: 20,
         runs: 10,
         ..Default::default()
     };
-    hotpot::demo::store_into(&mut store, &cfg).unwrap();
+    hotpot_demo::store_into(&mut store, &cfg).unwrap();
     db
 }
 

@@ -110,12 +110,12 @@ fn shaders_are_valid_wgsl() {
 
 #[test]
 fn parity_on_demo_data() {
-    let cfg = hotpot::demo::DemoConfig {
+    let cfg = hotpot_demo::DemoConfig {
         rides: 30,
         runs: 15,
         ..Default::default()
     };
-    let tracks: Vec<(i64, Track)> = hotpot::demo::generate(&cfg)
+    let tracks: Vec<(i64, Track)> = hotpot_demo::generate(&cfg)
         .iter()
         .enumerate()
         .map(|(i, a)| {

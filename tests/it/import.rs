@@ -1,11 +1,11 @@
 //! Importing files into the store: formats, dedup, idempotence, failures,
 //! joins, stats. Fixtures are written by the tests themselves.
 
-use hotpot::ingest::fit_write::write_fit;
 use hotpot::ingest::import::{ImportOptions, ImportReport, import_paths};
 use hotpot::ingest::join::read_join_csv;
 use hotpot::ingest::types::{ParsedActivity, Point};
 use hotpot::store::Store;
+use hotpot_demo::fit_write::write_fit;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -168,7 +168,7 @@ fn imports_a_folder_of_mixed_formats_once() {
 fn the_same_ride_under_another_name_or_format_is_stored_once() {
     let dir = TempDir::new("dedup");
     let a = ride(52.4, 13.1, 600, 1_650_000_000_000);
-    let gpx = hotpot::demo::to_gpx(&a);
+    let gpx = hotpot_demo::to_gpx(&a);
     std::fs::write(dir.path().join("original.gpx"), &gpx).unwrap();
     std::fs::write(dir.path().join("copy with another name.gpx"), &gpx).unwrap();
     // The device's FIT of the same ride: same start, coordinates rounded
@@ -179,7 +179,7 @@ fn the_same_ride_under_another_name_or_format_is_stored_once() {
     // A different ride on the same road an hour later is not a duplicate.
     std::fs::write(
         dir.path().join("later.gpx"),
-        hotpot::demo::to_gpx(&ride(52.4, 13.1, 600, 1_650_003_600_000)),
+        hotpot_demo::to_gpx(&ride(52.4, 13.1, 600, 1_650_003_600_000)),
     )
     .unwrap();
     let mut store = Store::open(&dir.path().join("h.sqlite3")).unwrap();

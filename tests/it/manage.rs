@@ -5,10 +5,10 @@
 use crate::import::{TempDir, ride};
 use crate::support::corpus_dir;
 use hotpot::filter::Filter;
-use hotpot::ingest::fit_write::write_fit;
 use hotpot::ingest::import::{ImportOptions, import_paths};
 use hotpot::ingest::join::read_join_csv;
 use hotpot::store::Store;
+use hotpot_demo::fit_write::write_fit;
 use std::process::Command;
 
 #[test]

@@ -7,7 +7,6 @@ use crate::gpu::{MAX_CHANNEL, MAX_MEAN_CHANNEL, gpu, rgba_error};
 use crate::import::{TempDir, ride};
 use crate::support::{scene, winding};
 use hotpot::geo::{LonLatBounds, UnitRect, lonlat_to_unit, unit_to_lonlat};
-use hotpot::ingest::fit_write::write_fit;
 use hotpot::ingest::types::{ParsedActivity, Point};
 use hotpot::render::colormap::{Colormap, Gradient};
 use hotpot::render::cpu::CpuRenderer;
@@ -15,6 +14,7 @@ use hotpot::render::encode::read_png;
 use hotpot::render::poster::{PosterFiles, PosterSpec, PosterTiming, raw, render_poster};
 use hotpot::render::{Renderer, RgbaImage};
 use hotpot::scene::Scene;
+use hotpot_demo::fit_write::write_fit;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -3,9 +3,9 @@
 
 use crate::support::scene;
 use hotpot::geo::{haversine_m, lonlat_to_unit, unit_to_lonlat};
-use hotpot::privacy::Mask;
 use hotpot::render::cpu::CpuRenderer;
 use hotpot::render::gpu::{AdapterChoice, GpuContext, GpuRenderer};
+use hotpot::render::mask::Mask;
 use hotpot::render::{Density, RenderJob, Renderer, View};
 use hotpot::scene::Scene;
 use std::sync::Arc;

@@ -25,12 +25,13 @@ fn server(name: &str, tweak: impl FnOnce(&mut ServeOptions)) -> TestServer {
     let dir = TempDir::new(name);
     let db = dir.path().join("h.sqlite3");
     let mut store = Store::open(&db).unwrap();
-    let cfg = hotpot::demo::DemoConfig {
+    let cfg = hotpot_demo::DemoConfig {
         rides: 20,
         runs: 10,
         ..Default::default()
     };
-    hotpot::demo::store_into(&mut store, &cfg).unwrap();
+    hotpot::ingest::import::import_parsed(&mut store, "demo", &hotpot_demo::generate(&cfg))
+        .unwrap();
     let mut opts = ServeOptions {
         db: db.clone(),
         cache_mb: 64,
@@ -262,7 +263,7 @@ fn upload_redraws_the_tiles_it_touches_and_no_others() {
     let gz = {
         use std::io::Write;
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        e.write_all(&hotpot::demo::to_gpx(&far)).unwrap();
+        e.write_all(&hotpot_demo::to_gpx(&far)).unwrap();
         e.finish().unwrap()
     };
     let (status, json, text) = post(&s, &[("harz.gpx.gz", gz)], None);
@@ -296,7 +297,7 @@ fn upload_redraws_the_tiles_it_touches_and_no_others() {
     assert_eq!(stats(&s)["activities"], 31);
 
     // The same file again adds nothing; a broken one gets 422 and the reason.
-    let (status, json, _) = post(&s, &[("again.gpx", hotpot::demo::to_gpx(&far))], None);
+    let (status, json, _) = post(&s, &[("again.gpx", hotpot_demo::to_gpx(&far))], None);
     assert_eq!((status, json["added"].as_u64()), (200, Some(0)));
     let (status, json, _) = post(&s, &[("bad.gpx", b"<gpx><trk>".to_vec())], None);
     assert_eq!(status, 422);
@@ -306,7 +307,7 @@ fn upload_redraws_the_tiles_it_touches_and_no_others() {
 #[test]
 fn uploads_need_the_token_when_one_is_set() {
     let s = server("serve-token", |o| o.upload_token = Some("s3cret".into()));
-    let gpx = hotpot::demo::to_gpx(&ride(50.0, 8.0, 50, 1_700_000_000_000));
+    let gpx = hotpot_demo::to_gpx(&ride(50.0, 8.0, 50, 1_700_000_000_000));
     let (status, _, text) = post(&s, &[("a.gpx", gpx.clone())], None);
     assert_eq!(status, 401, "{text}");
     assert!(text.contains("Bearer"));
@@ -493,7 +494,7 @@ fn changes_made_by_other_commands_show_up() {
     // Another process masks the whole city.
     let mut store = Store::open_existing(&s.db).unwrap();
     store
-        .put_mask(&hotpot::privacy::Mask {
+        .put_mask(&hotpot::render::mask::Mask {
             name: "city".into(),
             lat: 52.45,
             lon: 13.30,

@@ -17,8 +17,8 @@ use std::collections::BinaryHeap;
 use super::DemoConfig;
 use super::city::{City, LocalFrame, RoadClass, Xy, dist};
 use super::rng::Rng;
-use crate::ingest::types::{ActivityKind, ParsedActivity, Point};
-use crate::timefmt::{civil_from_days, days_from_civil};
+use hotpot_model::activity::{ActivityKind, ParsedActivity, Point};
+use hotpot_model::timefmt::{civil_from_days, days_from_civil};
 
 const SCHEDULE_STREAM: u64 = u64::MAX - 1;
 const NO_EDGE: u32 = u32::MAX;
@@ -879,8 +879,8 @@ fn route(router: &Router, city: &City, rng: &mut Rng, sport: Sport, target: f64)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::demo::city::haversine_m;
-    use crate::demo::{ANCHOR, generate};
+    use crate::city::haversine_m;
+    use crate::{ANCHOR, generate};
 
     fn small() -> DemoConfig {
         DemoConfig {
@@ -940,7 +940,7 @@ mod tests {
     #[test]
     fn demo_can_be_shared_between_threads() {
         fn shareable<T: Send + Sync>() {}
-        shareable::<crate::demo::Demo>();
+        shareable::<crate::Demo>();
     }
 
     #[test]

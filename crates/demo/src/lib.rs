@@ -28,6 +28,7 @@
 //! ```
 
 mod city;
+pub mod fit_write;
 mod rng;
 mod synth;
 mod write;
@@ -35,7 +36,7 @@ mod write;
 pub use city::{ANCHOR, City, Edge, LocalFrame, RoadClass, Xy, haversine_m};
 pub use write::{FileFormat, FormatPlan, encode, to_gpx, to_tcx, write_file, write_files};
 
-use crate::ingest::types::ParsedActivity;
+use hotpot_model::activity::ParsedActivity;
 
 /// What to generate. Lengths are in km; `(min, max)` ranges are inclusive.
 #[derive(Debug, Clone, PartialEq)]
@@ -150,27 +151,4 @@ impl Demo {
 pub fn generate(cfg: &DemoConfig) -> Vec<ParsedActivity> {
     let demo = Demo::new(cfg);
     (0..demo.len()).map(|i| demo.activity(i)).collect()
-}
-
-/// Stores `cfg`'s activities straight into `store`, without writing files:
-/// a quick data set for tests and benchmarks of what comes after import.
-/// Returns how many were added.
-pub fn store_into(
-    store: &mut crate::store::Store,
-    cfg: &DemoConfig,
-) -> Result<usize, crate::store::StoreError> {
-    let rows: Vec<_> = generate(cfg)
-        .iter()
-        .map(|a| crate::ingest::activity::prepare(a, "demo"))
-        .collect();
-    let file = crate::store::SourceFile {
-        path: "demo".into(),
-        size: 0,
-        mtime_ns: 0,
-    };
-    let outcomes = store.insert_batch(&[(file, rows)])?;
-    Ok(outcomes[0]
-        .iter()
-        .filter(|o| matches!(o, crate::store::InsertOutcome::Added(_)))
-        .count())
 }

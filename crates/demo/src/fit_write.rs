@@ -14,10 +14,10 @@ use fitparser::profile::field_types::{
     Event, EventType, File, FitBaseType, Manufacturer, Sport, SubSport,
 };
 
-use super::fit::{
+use hotpot_model::activity::{ActivityKind, ParsedActivity, Point};
+use hotpot_model::fit::{
     DEG_PER_SEMICIRCLE, FIT_EPOCH_UNIX_S, FIT_MIN_UTC, INDOOR_CYCLING, VIRTUAL_PREFIX, crc16,
 };
-use super::types::{ActivityKind, ParsedActivity, Point};
 
 const HEADER_LEN: usize = 14;
 /// Protocol 1.0 is enough (no developer fields or 64-bit types) and is
@@ -422,8 +422,8 @@ fn fit_sport(name: &str) -> (Sport, SubSport) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fit::parse_fit;
     use super::*;
+    use hotpot::ingest::fit::parse_fit;
 
     const T0: i64 = 1_717_171_717_000;
 

@@ -124,7 +124,7 @@ impl LocalFrame {
     }
 }
 
-pub use crate::geo::haversine_m;
+pub use hotpot_model::geo::haversine_m;
 
 /// Smooth hills: a sum of plane waves from continental to block scale,
 /// giving roughly 10–110 m above sea level like the Berlin area.

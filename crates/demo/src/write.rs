@@ -13,9 +13,9 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 
 use super::city::haversine_m;
-use crate::ingest::fit_write::write_fit;
-use crate::ingest::types::{ActivityKind, ParsedActivity, Point};
-use crate::timefmt::push_uint;
+use crate::fit_write::write_fit;
+use hotpot_model::activity::{ActivityKind, ParsedActivity, Point};
+use hotpot_model::timefmt::push_uint;
 
 /// File formats the demo writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -166,7 +166,7 @@ xsi:schemaLocation=\"http://www.topografix.com/GPX/1/1 http://www.topografix.com
     );
     if let Some(t) = a.start_time {
         out.extend_from_slice(b" <metadata><time>");
-        crate::timefmt::push_iso8601(&mut out, t);
+        hotpot_model::timefmt::push_iso8601(&mut out, t);
         out.extend_from_slice(b"</time></metadata>\n");
     }
     let (outer, point_tag) = match a.kind {
@@ -212,7 +212,7 @@ fn push_gpx_point(out: &mut Vec<u8>, depth: usize, tag: &str, p: &Point) {
     }
     if let Some(t) = p.time {
         out.extend_from_slice(b"<time>");
-        crate::timefmt::push_iso8601(out, t);
+        hotpot_model::timefmt::push_iso8601(out, t);
         out.extend_from_slice(b"</time>");
     }
     out.extend_from_slice(b"</");
@@ -243,11 +243,11 @@ http://www.garmin.com/xmlschemas/TrainingCenterDatabasev2.xsd\">\n",
     let start = a.start_time.or(first).unwrap_or(0);
     push_indent(&mut out, 3);
     out.extend_from_slice(b"<Id>");
-    crate::timefmt::push_iso8601(&mut out, start);
+    hotpot_model::timefmt::push_iso8601(&mut out, start);
     out.extend_from_slice(b"</Id>\n");
     push_indent(&mut out, 3);
     out.extend_from_slice(b"<Lap StartTime=\"");
-    crate::timefmt::push_iso8601(&mut out, start);
+    hotpot_model::timefmt::push_iso8601(&mut out, start);
     out.extend_from_slice(b"\">\n");
     let seconds = last.zip(first).map_or(0, |(l, f)| l - f) as f64 / 1000.0;
     push_number_element(&mut out, 4, "TotalTimeSeconds", seconds, 1);
@@ -273,7 +273,7 @@ fn push_tcx_point(out: &mut Vec<u8>, depth: usize, p: &Point) {
     out.extend_from_slice(b"<Trackpoint>");
     if let Some(t) = p.time {
         out.extend_from_slice(b"<Time>");
-        crate::timefmt::push_iso8601(out, t);
+        hotpot_model::timefmt::push_iso8601(out, t);
         out.extend_from_slice(b"</Time>");
     }
     out.extend_from_slice(b"<Position><LatitudeDegrees>");
