@@ -22,7 +22,8 @@ fn demo_db(dir: &TempDir) -> PathBuf {
         runs: 10,
         ..Default::default()
     };
-    hotpot_demo::store_into(&mut store, &cfg).unwrap();
+    hotpot::ingest::import::import_parsed(&mut store, "demo", &hotpot_demo::generate(&cfg))
+        .unwrap();
     db
 }
 
