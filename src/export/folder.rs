@@ -72,7 +72,7 @@ impl Output for FolderOutput {
 }
 
 /// Every `z/x/y.png` under `dir`, in tile-id order.
-pub fn read_all(dir: &Path) -> Result<Vec<(Tile, Vec<u8>)>, ExportError> {
+pub fn read_all(dir: &Path) -> Result<super::TileList, ExportError> {
     let num = |p: &Path| -> Option<u32> {
         let name = p.file_name()?.to_str()?;
         name.strip_suffix(".png").unwrap_or(name).parse().ok()

@@ -105,19 +105,11 @@ impl Output for MbtilesOutput {
     }
 }
 
-/// Every tile with its bytes (XYZ rows), and the `json` metadata.
-pub fn read_archive(path: &Path) -> Result<(serde_json::Value, Vec<(Tile, Vec<u8>)>), ExportError> {
+/// Every tile with its bytes (XYZ rows).
+pub fn read_all(path: &Path) -> Result<super::TileList, ExportError> {
     let err = sql_error(path);
     let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(&err)?;
-    let json: Option<String> = conn
-        .query_row("SELECT value FROM metadata WHERE name = 'json'", [], |r| {
-            r.get(0)
-        })
-        .ok();
-    let meta = json
-        .and_then(|j| serde_json::from_str(&j).ok())
-        .unwrap_or_default();
     let mut stmt = conn
         .prepare("SELECT zoom_level, tile_column, tile_row, tile_data FROM tiles")
         .map_err(&err)?;
@@ -134,11 +126,7 @@ pub fn read_archive(path: &Path) -> Result<(serde_json::Value, Vec<(Tile, Vec<u8
         })
         .map_err(&err)?;
     let rows = rows.collect::<Result<Vec<_>, _>>().map_err(&err)?;
-    let mut tiles: Vec<(Tile, Vec<u8>)> = rows.into_iter().flatten().collect();
+    let mut tiles: super::TileList = rows.into_iter().flatten().collect();
     tiles.sort_by_key(|(t, _)| t.id());
-    Ok((meta, tiles))
-}
-
-pub fn read_all(path: &Path) -> Result<Vec<(Tile, Vec<u8>)>, ExportError> {
-    read_archive(path).map(|(_, tiles)| tiles)
+    Ok(tiles)
 }

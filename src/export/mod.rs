@@ -88,8 +88,11 @@ pub fn open(path: &Path, info: &ArchiveInfo) -> Result<Box<dyn Output>, ExportEr
     })
 }
 
-/// Tiles of an output, for tests and `merge`: every tile with its bytes.
-pub fn read_all(path: &Path) -> Result<Vec<(Tile, Vec<u8>)>, ExportError> {
+/// Tiles with their PNG bytes.
+pub type TileList = Vec<(Tile, Vec<u8>)>;
+
+/// Every tile of an output with its bytes, in tile-id order (tests, tools).
+pub fn read_all(path: &Path) -> Result<TileList, ExportError> {
     match Format::of(path) {
         Format::Pmtiles => pmtiles::read_all(path),
         Format::Mbtiles => mbtiles::read_all(path),

@@ -59,9 +59,8 @@ impl Output for PmtilesOutput {
     }
 }
 
-/// Every tile of an archive with its bytes, in tile-id order, and the
-/// archive's metadata.
-pub fn read_archive(path: &Path) -> Result<(serde_json::Value, Vec<(Tile, Vec<u8>)>), ExportError> {
+/// Every tile of an archive with its bytes, in tile-id order.
+pub fn read_all(path: &Path) -> Result<super::TileList, ExportError> {
     use futures_util::TryStreamExt;
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -74,8 +73,6 @@ pub fn read_archive(path: &Path) -> Result<(serde_json::Value, Vec<(Tile, Vec<u8
                 .await
                 .map_err(err)?,
         );
-        let meta: serde_json::Value =
-            serde_json::from_str(&reader.get_metadata().await.map_err(err)?).unwrap_or_default();
         let entries: Vec<pmtiles::DirEntry> =
             reader.clone().entries().try_collect().await.map_err(err)?;
         let mut tiles = Vec::new();
@@ -89,10 +86,6 @@ pub fn read_archive(path: &Path) -> Result<(serde_json::Value, Vec<(Tile, Vec<u8
                 }
             }
         }
-        Ok((meta, tiles))
+        Ok(tiles)
     })
-}
-
-pub fn read_all(path: &Path) -> Result<Vec<(Tile, Vec<u8>)>, ExportError> {
-    read_archive(path).map(|(_, tiles)| tiles)
 }

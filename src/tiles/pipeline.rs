@@ -210,7 +210,7 @@ fn encode_batch(
     batch: Vec<(Tile, Density)>,
     colormap: &Colormap,
 ) -> Result<Encoded, PipelineError> {
-    let encoded: Result<Vec<Option<(Tile, Vec<u8>)>>, encode::EncodeError> = batch
+    let encoded: Result<Vec<Option<_>>, encode::EncodeError> = batch
         .into_par_iter()
         .map(|(tile, d)| {
             if d.data.iter().all(|&v| v == 0) {
