@@ -221,3 +221,91 @@ fn encode_batch(
         .collect();
     Ok(encoded?.into_iter().flatten().collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geo::WorldPoint;
+    use crate::render::colormap::Gradient;
+    use crate::render::cpu::CpuRenderer;
+    use crate::store::track::Track;
+
+    struct Collect(Vec<(Tile, Vec<u8>)>, Option<usize>);
+
+    impl TileSink for Collect {
+        fn put(&mut self, tile: Tile, png: &[u8]) -> Result<(), SinkError> {
+            if self.1 == Some(self.0.len()) {
+                return Err("disk full".into());
+            }
+            self.0.push((tile, png.to_vec()));
+            Ok(())
+        }
+    }
+
+    fn setup() -> (Scene, TileStyleSpec, Vec<Tile>) {
+        let line: Vec<WorldPoint> = (0..50)
+            .map(|i| WorldPoint::from_lonlat(13.30 + i as f64 * 0.002, 52.45))
+            .collect();
+        let scene = Scene::from_tracks(vec![(1, Track::from_segments(&[line]))]);
+        let style = TileStyleSpec {
+            colormap: Arc::new(Colormap::new(Gradient::palette("hot").unwrap(), None)),
+            line_width: None,
+            tile_size: 256,
+        };
+        let plan = super::super::enumerate(&scene, 10..=13, None, 256, |z| style.reach_px(z));
+        // Tiles far from the line render empty and must be dropped.
+        let mut tiles: Vec<Tile> = plan.iter().map(|w| w.tile).collect();
+        tiles.push(Tile::new(13, 0, 0));
+        (scene, style, tiles)
+    }
+
+    #[test]
+    fn tiles_come_out_in_order_as_served_and_empty_ones_dropped() {
+        let (scene, style, tiles) = setup();
+        let mut sink = Collect(Vec::new(), None);
+        let opts = PipelineOptions {
+            batch: 3,
+            progress: ProgressBar::hidden(),
+        };
+        let r = run(
+            &mut CpuRenderer::new(),
+            &scene,
+            &style,
+            &tiles,
+            &mut sink,
+            &opts,
+        )
+        .unwrap();
+        assert_eq!(r.empty, 1);
+        assert_eq!(r.tiles() as usize, sink.0.len());
+        assert_eq!(sink.0.len(), tiles.len() - 1);
+        assert!(sink.0.iter().zip(&tiles).all(|((a, _), b)| a == b));
+        // The server's way: one job, indexed PNG.
+        let (t, png) = &sink.0[sink.0.len() / 2];
+        let d = CpuRenderer::new()
+            .render_density(&scene, &[style.job(*t)])
+            .unwrap()
+            .remove(0);
+        assert_eq!(*png, encode::indexed_png(&d, &style.colormap).unwrap());
+    }
+
+    #[test]
+    fn a_failing_sink_stops_the_run_with_its_error() {
+        let (scene, style, tiles) = setup();
+        let mut sink = Collect(Vec::new(), Some(2));
+        let opts = PipelineOptions {
+            batch: 2,
+            progress: ProgressBar::hidden(),
+        };
+        let e = run(
+            &mut CpuRenderer::new(),
+            &scene,
+            &style,
+            &tiles,
+            &mut sink,
+            &opts,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("disk full"), "{e}");
+    }
+}
