@@ -5,6 +5,8 @@
 FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
+COPY build.rs .
+COPY crates crates
 COPY src src
 COPY shaders shaders
 COPY assets assets

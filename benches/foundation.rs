@@ -6,7 +6,7 @@
 
 mod common;
 
-use hotpot::ingest::import::{ImportOptions, import_paths};
+use hotpot::ingest::importer::{ImportOptions, Importer};
 use hotpot::render::colormap::{Colormap, Gradient};
 use hotpot::render::cpu::CpuRenderer;
 use hotpot::render::poster::{PosterFiles, PosterSpec, height_for_width, render_poster};
@@ -29,12 +29,9 @@ fn main() {
     let db = common::root().join(format!("bench-{}.sqlite3", std::process::id()));
     let mut store = Store::open(&db).unwrap();
     let t = Instant::now();
-    let report = import_paths(
-        &mut store,
-        std::slice::from_ref(&data),
-        &ImportOptions::default(),
-    )
-    .unwrap();
+    let report = Importer::new(&mut store, ImportOptions::default())
+        .import_paths(std::slice::from_ref(&data))
+        .unwrap();
     let secs = t.elapsed().as_secs_f64();
     assert!(report.failed.is_empty(), "{:?}", report.failed);
     println!(

@@ -9,7 +9,7 @@ use hotpot::geo::UnitRect;
 use hotpot::render::colormap::{Colormap, Gradient};
 use hotpot::render::cpu::CpuRenderer;
 use hotpot::render::encode::png_bytes;
-use hotpot::render::gpu::{AdapterChoice, GpuContext, GpuRenderer};
+use hotpot::render::gpu::{GpuContext, GpuRenderer};
 use hotpot::render::lod::{Level, LevelKey};
 use hotpot::render::{RenderJob, Renderer, View, lod};
 use hotpot::scene::Scene;
@@ -27,7 +27,7 @@ fn main() {
         scene.tracks.len(),
         scene.num_points()
     );
-    let ctx = match GpuContext::new(AdapterChoice::Any) {
+    let ctx = match GpuContext::new() {
         Ok(ctx) => Arc::new(ctx),
         Err(e) => {
             println!("no GPU adapter ({e}): nothing to compare");

@@ -6,9 +6,10 @@
 mod common;
 
 use hotpot::geo::lonlat_to_unit;
+use hotpot::ingest::importer::{ImportOptions, Importer};
 use hotpot::render::Renderer;
 use hotpot::render::cpu::CpuRenderer;
-use hotpot::render::gpu::{AdapterChoice, GpuContext, GpuRenderer};
+use hotpot::render::gpu::{GpuContext, GpuRenderer};
 use hotpot::serve::{ServeOptions, app};
 use hotpot::store::Store;
 use hotpot_demo::DemoConfig;
@@ -23,16 +24,13 @@ fn main() {
     if !db.exists() {
         std::fs::create_dir_all(common::root()).unwrap();
         let mut store = Store::open(&db).unwrap();
-        hotpot::ingest::import::import_parsed(
-            &mut store,
-            "demo",
-            &hotpot_demo::generate(&DemoConfig::default()),
-        )
-        .unwrap();
+        Importer::new(&mut store, ImportOptions::default())
+            .import_parsed("demo", hotpot_demo::generate(&DemoConfig::default()))
+            .unwrap();
     }
     encoding(&db);
     let which = std::env::var("HOTPOT_BENCH_BACKEND").unwrap_or_else(|_| "both".into());
-    let gpu = GpuContext::new(AdapterChoice::Any).ok().map(Arc::new);
+    let gpu = GpuContext::new().ok().map(Arc::new);
     if which != "gpu" {
         run("cpu", &db, Box::new(CpuRenderer::new()));
     }
@@ -56,6 +54,7 @@ fn run(label: &str, db: &std::path::Path, renderer: Box<dyn Renderer + Send>) {
         max_upload_mb: 1,
         empty_204: false,
         tiles: None,
+        upload_trim_m: None,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -6,15 +6,19 @@ mod distance;
 mod export;
 #[path = "cli/manage.rs"]
 mod manage;
+#[path = "cli/partial.rs"]
+mod partial;
 
 use anyhow::{Context, Result, bail};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{ArgGroup, Args, Parser, Subcommand};
 use hotpot::geo::{LonLatBounds, UnitRect};
-use hotpot::ingest::import::{ImportOptions, ImportReport, import_paths};
+use hotpot::ingest::importer::{ImportOptions, ImportReport, Importer};
 use hotpot::ingest::join::read_join_csv;
-use hotpot::render::backend::{self, Backend, Workload};
+use hotpot::render::backend::{self, Backend};
 use hotpot::render::colormap::{self, Colormap, Gradient};
-use hotpot::render::gpu::{AdapterChoice, GpuContext};
+use hotpot::render::gpu::GpuContext;
+use hotpot::render::poster::frame::{AreaRequest, Frame};
 use hotpot::render::poster::print::{self, PrintSize};
 use hotpot::render::poster::{self, PosterFiles, PosterSpec};
 use hotpot::scene::Scene;
@@ -38,7 +42,14 @@ struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
     /// Renderer: a GPU (hardware or software), the CPU, or auto.
-    #[arg(long, global = true, env = "HOTPOT_BACKEND", value_enum, default_value_t = Backend::Auto)]
+    #[arg(
+        long,
+        global = true,
+        env = "HOTPOT_BACKEND",
+        default_value = "auto",
+        value_parser = PossibleValuesParser::new(Backend::NAMES)
+            .try_map(|s| s.parse::<Backend>())
+    )]
     backend: Backend,
     #[command(subcommand)]
     command: Command,
@@ -73,7 +84,9 @@ enum Command {
 
 #[derive(Args)]
 struct ImportArgs {
-    /// Files or directories (searched recursively for .gpx .tcx .fit, also .gz).
+    /// Files or directories (searched recursively for .gpx .tcx .fit, also
+    /// .gz, following symlinks once). Only regular files of at most 1 GiB
+    /// are read (and at most 1 GiB once decompressed).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
     /// A Strava export's activities.csv whose columns are merged into each
@@ -203,6 +216,10 @@ struct ServeArgs {
     /// (.pmtiles or .mbtiles); other styles are rendered live.
     #[arg(long, value_name = "ARCHIVE")]
     tiles: Option<PathBuf>,
+    /// Cut this distance off the start and end of every uploaded activity,
+    /// e.g. 300m or 0.2mi (as `import --trim`).
+    #[arg(long, value_parser = parse_distance)]
+    trim: Option<f64>,
 }
 
 #[derive(Args)]
@@ -256,7 +273,7 @@ fn import(db: &Path, args: ImportArgs) -> Result<ExitCode> {
         progress: std::io::stderr().is_terminal(),
         trim_m: args.trim,
     };
-    let report = import_paths(&mut store, &args.paths, &opts)?;
+    let report = Importer::new(&mut store, opts).import_paths(&args.paths)?;
     print_import_report(&report);
     if let Some(csv) = &args.join {
         let rows = read_join_csv(csv)?;
@@ -322,21 +339,76 @@ fn render(db: &Path, backend: Backend, args: RenderArgs) -> Result<ExitCode> {
         (Some(f), true) => Some(Scene::load(&store, None, Some(f))?),
         _ => None,
     };
-    let (area, width, height) = poster_frame(&store, &args, dims, fitted.as_ref())?;
-    let mut spec = PosterSpec::new(area, width, height, colormap_from(&args.style)?);
-    spec.line_width = args.style.line_width;
-    spec.dpi = dpi;
-    spec.progress = std::io::stderr().is_terminal();
+    let req = area_request(&store, &args, fitted.as_ref())?;
+    let frame = Frame::new(req, dims.0, dims.1)?;
+    if let Some((px, map)) = frame.stretched {
+        eprintln!(
+            "warning: {}x{} px is {px:.3}:1 but the bounds are {map:.3}:1; the map is \
+             stretched to fit exactly (give only --width or --height to keep its shape)",
+            frame.width, frame.height
+        );
+    }
     let scene = match fitted {
         Some(s) => s,
-        None => Scene::load(&store, Some(area), filter.as_ref())?,
+        None => Scene::load(&store, Some(frame.area), filter.as_ref())?,
     };
-    let mut renderer = backend::renderer(backend, Workload::Poster)?;
-    let files = PosterFiles {
-        png: &args.output,
+    let poster = Poster {
+        frame,
+        dpi,
+        style: &args.style,
+        output: &args.output,
         raw: args.raw.as_deref(),
     };
-    let timing = poster::render_poster(renderer.as_mut(), &scene, &spec, &files)?;
+    draw_poster(backend, &scene, &poster)
+}
+
+/// One poster to draw: the framing decided, the style and the files.
+struct Poster<'a> {
+    frame: Frame,
+    dpi: Option<f64>,
+    style: &'a StyleArgs,
+    output: &'a Path,
+    raw: Option<&'a Path>,
+}
+
+/// Draws `poster` of `scene` and says what was written; `render` and `demo`
+/// both end here.
+fn draw_poster(backend: Backend, scene: &Scene, poster: &Poster) -> Result<ExitCode> {
+    let Poster {
+        frame,
+        dpi,
+        style,
+        output,
+        raw,
+    } = poster;
+    let (width, height) = (frame.width, frame.height);
+    if frame.pixels() > poster::frame::WARN_PIXELS {
+        let (secs, bytes) = frame.estimate();
+        eprintln!(
+            "warning: {width}x{height} px is a very large poster: about {} and {:.1} GB \
+             (estimated); Ctrl-C stops it and removes the partial file",
+            human_duration(secs),
+            bytes / 1e9
+        );
+    }
+    let mut spec = PosterSpec::new(frame.area, width, height, colormap_from(style)?);
+    spec.line_width = style.line_width;
+    spec.dpi = *dpi;
+    spec.progress = true;
+    let mut renderer = backend::renderer(backend)?;
+    let files = PosterFiles {
+        png: output,
+        raw: *raw,
+    };
+    // Ctrl-C or SIGTERM mid-poster removes the `.partial` files the poster
+    // writes to (a failure removes them in the poster code itself).
+    let _cleanup = partial::remove_on_signal(
+        std::iter::once(*output)
+            .chain(*raw)
+            .map(poster::partial_path)
+            .collect(),
+    );
+    let timing = poster::render_poster(renderer.as_mut(), scene, &spec, &files)?;
     tracing::info!(?timing, renderer = renderer.describe(), "poster done");
     let print = dpi.map_or(String::new(), |dpi| {
         let cm = |px: u32| px as f64 / dpi * 2.54;
@@ -344,11 +416,11 @@ fn render(db: &Path, backend: Backend, args: RenderArgs) -> Result<ExitCode> {
     });
     println!(
         "wrote {} ({width}x{height}{print}, {} tracks) in {:.2}s",
-        args.output.display(),
+        output.display(),
         scene.tracks.len(),
         timing.total.as_secs_f64()
     );
-    if let Some(raw) = &args.raw {
+    if let Some(raw) = raw {
         println!(
             "wrote {} (16-bit density, {} per visit)",
             raw.display(),
@@ -356,6 +428,14 @@ fn render(db: &Path, backend: Backend, args: RenderArgs) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn human_duration(secs: f64) -> String {
+    match secs {
+        s if s < 120.0 => format!("{s:.0} s"),
+        s if s < 7200.0 => format!("{:.0} min", s / 60.0),
+        s => format!("{:.1} h", s / 3600.0),
+    }
 }
 
 /// Width and height in pixels as asked for; either may be missing.
@@ -378,30 +458,17 @@ fn requested_size(args: &RenderArgs) -> Result<(Dims, Option<f64>)> {
     Ok(((Some(w), Some(h)), Some(dpi)))
 }
 
-/// The area and the exact pixel size of the poster.
-fn poster_frame(
-    store: &Store,
-    args: &RenderArgs,
-    dims: Dims,
-    fitted: Option<&Scene>,
-) -> Result<(UnitRect, u32, u32)> {
+/// Which area the arguments ask for.
+fn area_request(store: &Store, args: &RenderArgs, fitted: Option<&Scene>) -> Result<AreaRequest> {
     if args.margin.is_some() && !args.fit {
         // Not clap's `requires`: a flag's default (false) counts as present.
         bail!("--margin only applies to --fit");
     }
-    let area = if let Some(b) = &args.bounds {
+    if let Some(b) = &args.bounds {
         let area = LonLatBounds::parse(b)
             .map_err(|e| anyhow::anyhow!("--bounds: {e}"))?
             .to_unit();
-        if let (Some(w), Some(h)) = dims
-            && let Some((px, map)) = poster::area::aspect_mismatch(area, w, h)
-        {
-            eprintln!(
-                "warning: {w}x{h} px is {px:.3}:1 but the bounds are {map:.3}:1; the map is \
-                 stretched to fit exactly (give only --width or --height to keep its shape)"
-            );
-        }
-        area
+        Ok(AreaRequest::Bounds(area))
     } else if args.fit {
         let margin = match &args.margin {
             Some(m) => {
@@ -409,51 +476,31 @@ fn poster_frame(
             }
             None => poster::area::DEFAULT_MARGIN,
         };
-        let aspect = match dims {
-            (Some(w), Some(h)) => Some(w as f64 / h as f64),
-            _ => None,
-        };
         let data = match fitted {
             Some(s) => s
                 .bounds()
                 .context("no activity matches the filter: nothing to fit")?,
             None => data_bounds(store)?,
         };
-        poster::area::fit(data, margin, aspect)
+        Ok(AreaRequest::Fit { data, margin })
     } else if let (Some(c), Some(zoom)) = (&args.center, args.zoom) {
         let (lat, lon) =
             poster::area::parse_center(c).map_err(|e| anyhow::anyhow!("--center: {e}"))?;
-        let (w, h) = (dims.0.unwrap_or(2048), dims.1.unwrap_or(2048));
-        let area = poster::area::around(lat, lon, zoom, w, h)
-            .map_err(|e| anyhow::anyhow!("--center/--zoom: {e}"))?;
-        return Ok((area, w, h));
+        Ok(AreaRequest::Center { lat, lon, zoom })
     } else {
         bail!("say which area to render: --bounds W,S,E,N, --fit, or --center LAT,LON --zoom Z");
-    };
-    let (w, h) = match dims {
-        (Some(w), Some(h)) => (w, h),
-        (Some(w), None) => (w, poster::height_for_width(area, w)),
-        (None, Some(h)) => (poster::width_for_height(area, h), h),
-        (None, None) => (2048, poster::height_for_width(area, 2048)),
-    };
-    Ok((area, w, h))
+    }
 }
 
 /// The box of every stored activity.
 fn data_bounds(store: &Store) -> Result<UnitRect> {
-    let Some([x0, y0, x1, y1]) = store.data_bounds()? else {
-        bail!(
+    match store.data_bounds()? {
+        Some(b) => Ok(UnitRect::from_world_box(b)),
+        None => bail!(
             "the database {} holds no activities: nothing to fit",
             store.path().display()
-        );
-    };
-    let f = |v: u32| v as f64 / hotpot::geo::WORLD_SIZE;
-    Ok(UnitRect {
-        x0: f(x0),
-        y0: f(y0),
-        x1: f(x1),
-        y1: f(y1),
-    })
+        ),
+    }
 }
 
 fn stats(db: &Path, args: StatsArgs) -> Result<ExitCode> {
@@ -521,25 +568,30 @@ fn demo(backend: Backend, args: DemoArgs) -> Result<ExitCode> {
     let mut style = args.style;
     // A heatmap glows best on black; the user's --background still wins.
     style.background.get_or_insert_with(|| "000".into());
+    let store = Store::open_existing(&db)?;
     let (lat, lon) = hotpot_demo::ANCHOR;
-    let poster = |output: &Path, center: Option<String>| RenderArgs {
-        bounds: None,
-        fit: center.is_none(),
-        margin: None,
-        zoom: center.as_ref().map(|_| 13.5),
-        center,
-        width: Some(args.width),
-        height: None,
-        size: None,
-        dpi: None,
-        raw: None,
-        output: output.to_owned(),
-        style: style.clone(),
-        filter: manage::FilterArgs::default(),
-    };
     // The city where most rides start, and everything.
-    render(&db, backend, poster(&output, Some(format!("{lat},{lon}"))))?;
-    render(&db, backend, poster(&region, None))?;
+    let city = AreaRequest::Center {
+        lat,
+        lon,
+        zoom: 13.5,
+    };
+    let all = AreaRequest::Fit {
+        data: data_bounds(&store)?,
+        margin: poster::area::DEFAULT_MARGIN,
+    };
+    for (req, output) in [(city, &output), (all, &region)] {
+        let frame = Frame::new(req, Some(args.width), None)?;
+        let scene = Scene::load(&store, Some(frame.area), None)?;
+        let poster = Poster {
+            frame,
+            dpi: None,
+            style: &style,
+            output,
+            raw: None,
+        };
+        draw_poster(backend, &scene, &poster)?;
+    }
     stats(&db, StatsArgs { json: false })?;
     println!(
         "\nopen {} (the city) and {} (all rides); explore further with:",
@@ -554,7 +606,7 @@ fn demo(backend: Backend, args: DemoArgs) -> Result<ExitCode> {
 }
 
 fn gpu_info(args: StatsArgs) -> Result<ExitCode> {
-    let ctx = GpuContext::new(AdapterChoice::Any)?;
+    let ctx = GpuContext::new()?;
     let info = &ctx.info;
     if args.json {
         println!("{}", serde_json::to_string_pretty(info)?);
@@ -597,8 +649,9 @@ fn serve(db: &Path, backend: Backend, args: ServeArgs) -> Result<ExitCode> {
         max_upload_mb: args.max_upload_mb,
         empty_204: args.empty_204,
         tiles: args.tiles,
+        upload_trim_m: args.trim,
     };
-    let renderer = backend::renderer(backend, Workload::Tiles)?;
+    let renderer = backend::renderer(backend)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

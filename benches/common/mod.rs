@@ -5,7 +5,7 @@
 
 pub mod peak;
 
-use hotpot::ingest::import::{ImportOptions, import_paths};
+use hotpot::ingest::importer::{ImportOptions, Importer};
 use hotpot::store::Store;
 use hotpot_demo::{Demo, DemoConfig, FileFormat, write_file};
 use rayon::prelude::*;
@@ -58,7 +58,9 @@ pub fn ensure_db(cfg: &DemoConfig) -> PathBuf {
     if !done.exists() {
         remove_db(&db);
         let mut store = Store::open(&db).unwrap();
-        import_paths(&mut store, &[files], &ImportOptions::default()).unwrap();
+        Importer::new(&mut store, ImportOptions::default())
+            .import_paths(&[files])
+            .unwrap();
         std::fs::write(&done, b"").unwrap();
     }
     db

@@ -8,7 +8,7 @@ use clap::{ArgGroup, Args, Subcommand};
 use hotpot::export::job::{ExportReport, ExportSpec, export};
 use hotpot::export::shard::Shard;
 use hotpot::geo::LonLatBounds;
-use hotpot::render::backend::{self, Backend, Workload};
+use hotpot::render::backend::{self, Backend};
 use hotpot::serve::style::StyleQuery;
 use std::io::IsTerminal;
 use std::ops::RangeInclusive;
@@ -140,7 +140,7 @@ pub fn run(db: &Path, backend: Backend, args: ExportArgs) -> Result<ExitCode> {
         name: args.name.clone(),
         progress: std::io::stderr().is_terminal(),
     };
-    let mut renderer = backend::renderer(backend, Workload::Tiles)?;
+    let mut renderer = backend::renderer(backend)?;
     let report = export(&spec, renderer.as_mut())
         .with_context(|| format!("exporting {}", args.output.display()))?;
     print_summary(&args.output, &report, &renderer.describe());

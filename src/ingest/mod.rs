@@ -1,19 +1,20 @@
 //! Reading GPS files: format sniffing, decompression and the per-format
 //! parsers, then turning parsed activities into rows for the store.
 //!
-//! Everything here is pure (bytes in, values out) except [`import`], which
-//! walks directories, runs the parsers in parallel and feeds one writer.
+//! Everything here is pure (bytes in, values out) except [`importer`], the
+//! one way into the store, and [`walk`], which finds and reads files.
 
 pub mod activity;
 pub mod fit;
 pub mod gpx;
-pub mod import;
+pub mod importer;
 pub mod join;
 pub mod stats;
 pub mod tcx;
 pub mod time;
 pub mod trim;
 pub mod types;
+mod walk;
 mod xml;
 
 pub use types::{ActivityKind, ParseError, Parsed, ParsedActivity, Point};

@@ -41,6 +41,8 @@ pub struct ServeOptions {
     pub empty_204: bool,
     /// A PMTiles or MBTiles export to answer tiles from (`--tiles`).
     pub tiles: Option<PathBuf>,
+    /// Metres cut off the start and end of every uploaded activity.
+    pub upload_trim_m: Option<f64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +90,7 @@ pub fn app(
             enabled: opts.uploads,
             token: opts.upload_token.clone(),
             max_bytes: opts.max_upload_mb << 20,
+            trim_m: opts.upload_trim_m,
         },
         empty_204: opts.empty_204,
         upload_lock: tokio::sync::Mutex::new(()),

@@ -41,6 +41,8 @@ pub struct UploadPolicy {
     pub enabled: bool,
     pub token: Option<String>,
     pub max_bytes: usize,
+    /// Metres cut off the start and end of every uploaded activity.
+    pub trim_m: Option<f64>,
 }
 
 impl AppState {

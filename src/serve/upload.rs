@@ -3,9 +3,9 @@
 
 use super::routes::HttpError;
 use super::state::AppState;
-use crate::ingest::{activity, parse_bytes};
+use crate::ingest::importer::{ImportOptions, ImportReport, Importer};
+use crate::store::Store;
 use crate::store::track::Track;
-use crate::store::{InsertOutcome, SourceFile, Store};
 use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -44,7 +44,7 @@ pub async fn upload(
             .bytes()
             .await
             .map_err(|e| HttpError(e.status(), format!("{name}: {}", e.body_text())))?;
-        files.push((name, bytes));
+        files.push((name, bytes.to_vec()));
     }
     if files.is_empty() {
         return Err(HttpError(
@@ -55,7 +55,8 @@ pub async fn upload(
     // One upload at a time writes and swaps the scene, in order.
     let _writer = state.upload_lock.lock().await;
     let db = state.db.clone();
-    let (outcomes, tracks) = tokio::task::spawn_blocking(move || import(&db, files))
+    let trim_m = state.uploads.trim_m;
+    let (outcomes, tracks) = tokio::task::spawn_blocking(move || import(&db, files, trim_m))
         .await
         .map_err(|e| HttpError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
         .map_err(|e| HttpError(StatusCode::INTERNAL_SERVER_ERROR, e))?;
@@ -98,58 +99,61 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), HttpError> {
 /// What an upload did to each file, and the tracks that are new.
 type Imported = (Vec<FileOutcome>, Vec<(i64, Track)>);
 
-/// Parses and stores the files.
+/// Where uploaded files are recorded as coming from.
+const SOURCE_PREFIX: &str = "upload/";
+
+/// Parses and stores the files through the importer, then loads the added
+/// tracks for the scene.
 fn import(
     db: &std::path::Path,
-    files: Vec<(String, axum::body::Bytes)>,
+    files: Vec<(String, Vec<u8>)>,
+    trim_m: Option<f64>,
 ) -> Result<Imported, String> {
     let mut store = Store::open(db).map_err(|e| e.to_string())?;
-    let mut outcomes = Vec::new();
-    let mut tracks = Vec::new();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i64);
-    for (name, bytes) in files {
-        let mut out = FileOutcome {
-            file: name.clone(),
-            added: 0,
-            duplicates: 0,
-            points: 0,
-            warnings: vec![],
-            error: None,
-        };
-        match parse_bytes(&name, &bytes) {
-            Err(e) => out.error = Some(e.to_string()),
-            Ok(parsed) => {
-                let source = format!("upload/{name}");
-                let rows: Vec<_> = parsed
-                    .activities
-                    .iter()
-                    .map(|a| activity::prepare(a, &source))
-                    .collect();
-                let stamp = SourceFile {
-                    path: source,
-                    size: bytes.len() as u64,
-                    mtime_ns: now,
-                };
-                let result = store
-                    .insert_batch(&[(stamp, rows.clone())])
-                    .map_err(|e| e.to_string())?;
-                for (row, outcome) in rows.iter().zip(&result[0]) {
-                    out.points += row.num_points as u64;
-                    match outcome {
-                        InsertOutcome::Added(id) => {
-                            out.added += 1;
-                            let t = Track::decode(&row.track_blob).map_err(|e| e.to_string())?;
-                            tracks.push((*id, t));
-                        }
-                        InsertOutcome::Duplicate { .. } => out.duplicates += 1,
-                    }
-                }
-                out.warnings = parsed.warnings;
-            }
-        }
-        outcomes.push(out);
-    }
+    let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+    let files = files
+        .into_iter()
+        .map(|(name, bytes)| (format!("{SOURCE_PREFIX}{name}"), bytes))
+        .collect();
+    let opts = ImportOptions {
+        trim_m,
+        ..ImportOptions::default()
+    };
+    let mut report = Importer::new(&mut store, opts)
+        .import_bytes(files)
+        .map_err(|e| e.to_string())?;
+    let ids: Vec<i64> = report.added.iter().map(|a| a.id).collect();
+    let tracks = store.tracks_by_id(&ids).map_err(|e| e.to_string())?;
+    let outcomes = names
+        .into_iter()
+        .map(|name| outcome_of(&mut report, name))
+        .collect();
     Ok((outcomes, tracks))
+}
+
+/// Takes one file's entries out of the report (the first left with its
+/// name, so two uploaded files of the same name each get their own).
+fn outcome_of(report: &mut ImportReport, file: String) -> FileOutcome {
+    let source = std::path::PathBuf::from(format!("{SOURCE_PREFIX}{file}"));
+    let mut out = FileOutcome {
+        file,
+        added: 0,
+        duplicates: 0,
+        points: 0,
+        warnings: vec![],
+        error: None,
+    };
+    if let Some(i) = report.failed.iter().position(|(p, _)| *p == source) {
+        out.error = Some(report.failed.remove(i).1);
+    } else if let Some(i) = report.files.iter().position(|f| f.path == source) {
+        let f = report.files.remove(i);
+        (out.added, out.duplicates, out.points) = (f.added, f.duplicates, f.points);
+        // (Two files of the same name in one upload share their warnings.)
+        let (mine, rest) = std::mem::take(&mut report.warnings)
+            .into_iter()
+            .partition(|(p, _)| *p == source);
+        report.warnings = rest;
+        out.warnings = mine.into_iter().map(|(_, w)| w).collect();
+    }
+    out
 }

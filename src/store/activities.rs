@@ -97,7 +97,7 @@ impl Store {
     /// Writes a batch of files' activities in one transaction. `files` pairs a
     /// source file (path, size, mtime) with its activities; the file is marked
     /// as read in the same transaction as its activities.
-    pub fn insert_batch(
+    pub(crate) fn insert_batch(
         &mut self,
         files: &[(SourceFile, Vec<NewActivity>)],
     ) -> Result<Vec<Vec<InsertOutcome>>> {
@@ -224,6 +224,26 @@ impl Store {
             .collect()
     }
 
+    /// The tracks of these activities (those that exist), ordered by id:
+    /// what an import just added, for a running server's scene.
+    pub fn tracks_by_id(&self, ids: &[i64]) -> Result<Vec<(i64, Track)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT data FROM tracks WHERE activity_id = ?1")?;
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let blob: Option<Vec<u8>> = stmt.query_row([id], |r| r.get(0)).optional()?;
+            if let Some(blob) = blob {
+                let t = Track::decode(&blob).map_err(|source| StoreError::Track { id, source })?;
+                out.push((id, t));
+            }
+        }
+        Ok(out)
+    }
+
     /// Bounding box of all stored tracks in world units, if any.
     pub fn data_bounds(&self) -> Result<Option<[u32; 4]>> {
         let row: (Option<i64>, Option<i64>, Option<i64>, Option<i64>) = self.conn.query_row(
@@ -304,7 +324,8 @@ impl Store {
 /// A file as seen on disk, to recognise it on the next import.
 #[derive(Debug, Clone)]
 pub struct SourceFile {
-    pub path: String,
+    /// The path's raw bytes (on Unix; see `ingest::walk`), or a source name.
+    pub path: Vec<u8>,
     pub size: u64,
     pub mtime_ns: i64,
 }

@@ -61,4 +61,20 @@ CREATE TABLE masks (
     created_at INTEGER NOT NULL
 );
 "#,
+    r#"
+-- The skip table keys on the path's raw bytes: two names that differ only in
+-- invalid UTF-8 were one lossily decoded TEXT key, and one of the two files
+-- was read again on every import. Existing keys keep their UTF-8 bytes.
+CREATE TABLE source_files_v3 (
+    path        BLOB PRIMARY KEY,
+    size        INTEGER NOT NULL,
+    mtime_ns    INTEGER NOT NULL,
+    activities  INTEGER NOT NULL,
+    imported_at INTEGER NOT NULL
+);
+INSERT INTO source_files_v3 (path, size, mtime_ns, activities, imported_at)
+    SELECT CAST(path AS BLOB), size, mtime_ns, activities, imported_at FROM source_files;
+DROP TABLE source_files;
+ALTER TABLE source_files_v3 RENAME TO source_files;
+"#,
 ];

@@ -4,7 +4,7 @@
 
 use crate::import::TempDir;
 use crate::support::corpus_dir;
-use hotpot::ingest::import::{ImportOptions, import_paths};
+use hotpot::ingest::importer::{ImportOptions, Importer};
 use hotpot::store::Store;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -110,8 +110,12 @@ fn expectation(r: &Row) -> Expect {
 }
 
 #[test]
+#[cfg_attr(
+    hotpot_no_corpus,
+    ignore = "the real-track corpus is not at ../shared/data/tracks"
+)]
 fn every_corpus_file_imports_as_its_manifest_says() {
-    let Some(dir) = corpus_dir() else { return };
+    let dir = corpus_dir();
     let rows = manifest(&dir);
     assert!(
         rows.len() > 100,
@@ -121,7 +125,9 @@ fn every_corpus_file_imports_as_its_manifest_says() {
     let tmp = TempDir::new("corpus");
     let mut store = Store::open(&tmp.path().join("corpus.sqlite3")).unwrap();
     let paths = ["gpx", "tcx", "fit"].map(|d| dir.join(d)).to_vec();
-    let report = import_paths(&mut store, &paths, &ImportOptions::default()).unwrap();
+    let report = Importer::new(&mut store, ImportOptions::default())
+        .import_paths(&paths)
+        .unwrap();
 
     let key = |p: &Path| p.strip_prefix(&dir).unwrap().to_string_lossy().into_owned();
     let failed: BTreeMap<String, String> = report

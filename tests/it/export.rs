@@ -5,6 +5,7 @@
 use crate::import::TempDir;
 use hotpot::export::job::{ExportReport, ExportSpec, export};
 use hotpot::export::shard::Shard;
+use hotpot::ingest::importer::{ImportOptions, Importer};
 use hotpot::render::cpu::CpuRenderer;
 use hotpot::serve::style::StyleQuery;
 use hotpot::serve::{ServeOptions, app};
@@ -22,7 +23,8 @@ fn demo_db(dir: &TempDir) -> PathBuf {
         runs: 10,
         ..Default::default()
     };
-    hotpot::ingest::import::import_parsed(&mut store, "demo", &hotpot_demo::generate(&cfg))
+    Importer::new(&mut store, ImportOptions::default())
+        .import_parsed("demo", hotpot_demo::generate(&cfg))
         .unwrap();
     db
 }
@@ -68,6 +70,7 @@ fn serve(db: &Path, tiles: Option<&Path>) -> Server {
         max_upload_mb: 1,
         empty_204: false,
         tiles: None,
+        upload_trim_m: None,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -269,7 +272,7 @@ fn serve_tiles_answers_from_the_archive_and_renders_the_rest() {
 /// and every tile; they are the export's, and so the server's.
 #[test]
 #[cfg_attr(
-    missing_py_pmtiles,
+    hotpot_no_py_pmtiles,
     ignore = "needs target/pyenv with `pip install pmtiles` (.ci/run makes it)"
 )]
 fn python_pmtiles_reads_the_archive() {
@@ -342,7 +345,7 @@ with open(path, "r+b") as f:
 /// GDAL's MBTiles driver (not ours) opens the export and a window of it
 /// holds the heatmap.
 #[test]
-#[cfg_attr(missing_gdal, ignore = "needs gdal-bin (gdalinfo, gdal_translate)")]
+#[cfg_attr(hotpot_no_gdal, ignore = "needs gdal-bin (gdalinfo, gdal_translate)")]
 fn gdal_reads_the_mbtiles() {
     let dir = TempDir::new("export-gdal");
     let db = demo_db(&dir);
@@ -392,7 +395,10 @@ fn gdal_reads_the_mbtiles() {
 /// static server (tower-http's ServeDir): tiles come from the archive by
 /// HTTP range requests, and the heatmap is on screen.
 #[test]
-#[cfg_attr(missing_chromium, ignore = "needs chromium (apt-get install chromium)")]
+#[cfg_attr(
+    hotpot_no_chromium,
+    ignore = "needs chromium (apt-get install chromium)"
+)]
 fn viewer_shows_the_archive_in_chromium() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,7 +1,7 @@
 //! Importing files into the store: formats, dedup, idempotence, failures,
 //! joins, stats. Fixtures are written by the tests themselves.
 
-use hotpot::ingest::import::{ImportOptions, ImportReport, import_paths};
+use hotpot::ingest::importer::{ImportOptions, ImportReport, Importer};
 use hotpot::ingest::join::read_join_csv;
 use hotpot::ingest::types::{ParsedActivity, Point};
 use hotpot::store::Store;
@@ -74,7 +74,9 @@ fn gz(bytes: &[u8]) -> Vec<u8> {
 
 fn import(store: &mut Store, paths: &[&Path]) -> ImportReport {
     let paths: Vec<PathBuf> = paths.iter().map(|p| p.to_path_buf()).collect();
-    import_paths(store, &paths, &ImportOptions::default()).unwrap()
+    Importer::new(store, ImportOptions::default())
+        .import_paths(&paths)
+        .unwrap()
 }
 
 #[test]
@@ -151,14 +153,14 @@ fn imports_a_folder_of_mixed_formats_once() {
     );
     // Forced re-reads find every activity already there.
     let paths = vec![dir.path().join("export")];
-    let forced = import_paths(
+    let forced = Importer::new(
         &mut store,
-        &paths,
-        &ImportOptions {
+        ImportOptions {
             force: true,
             ..Default::default()
         },
     )
+    .import_paths(&paths)
     .unwrap();
     assert_eq!((forced.activities_added, forced.duplicates), (0, 4));
     assert_eq!(store.activities().unwrap().len(), 4);

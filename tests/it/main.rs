@@ -7,6 +7,7 @@ mod crash;
 mod export;
 mod gpu;
 mod import;
+mod import_sources;
 mod manage;
 mod poster;
 mod privacy;

@@ -5,15 +5,19 @@
 use crate::import::{TempDir, ride};
 use crate::support::corpus_dir;
 use hotpot::filter::Filter;
-use hotpot::ingest::import::{ImportOptions, import_paths};
+use hotpot::ingest::importer::{ImportOptions, Importer};
 use hotpot::ingest::join::read_join_csv;
 use hotpot::store::Store;
 use hotpot_demo::fit_write::write_fit;
 use std::process::Command;
 
 #[test]
+#[cfg_attr(
+    hotpot_no_corpus,
+    ignore = "the real-track corpus is not at ../shared/data/tracks"
+)]
 fn filters_on_real_tracks_with_joined_strava_columns() {
-    let Some(corpus) = corpus_dir() else { return };
+    let corpus = corpus_dir();
     let dir = TempDir::new("filter-corpus");
     let acts = dir.path().join("activities");
     std::fs::create_dir_all(&acts).unwrap();
@@ -33,7 +37,9 @@ fn filters_on_real_tracks_with_joined_strava_columns() {
         std::fs::copy(corpus.join(f), acts.join(f.rsplit('/').next().unwrap())).unwrap();
     }
     let mut store = Store::open(&dir.path().join("h.sqlite3")).unwrap();
-    let report = import_paths(&mut store, &[acts], &ImportOptions::default()).unwrap();
+    let report = Importer::new(&mut store, ImportOptions::default())
+        .import_paths(&[acts])
+        .unwrap();
     assert_eq!(report.activities_added, 5);
     let rows = read_join_csv(&corpus.join("csv/geo-activity-playground__activities.csv")).unwrap();
     assert_eq!(store.merge_properties_by_file_name(&rows).unwrap(), 1);

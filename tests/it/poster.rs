@@ -180,8 +180,12 @@ fn strips_join_pixel_for_pixel_on_the_cpu() {
 }
 
 #[test]
+#[cfg_attr(
+    hotpot_no_gpu,
+    ignore = "no Vulkan driver at build time: apt-get install mesa-vulkan-drivers"
+)]
 fn strips_join_on_the_gpu() {
-    let Some(mut g) = gpu() else { return };
+    let mut g = gpu();
     let dir = TempDir::new("poster-seams-gpu");
     let s = scene(&[vec![winding()], vec![winding()[40..120].to_vec()]]);
     let mut spec = PosterSpec::new(berlin(), 600, 451, hot());
@@ -518,4 +522,83 @@ fn big_posters_stay_in_bounded_memory() {
     }
     assert_eq!(rows, 20000);
     assert!(lit > 100_000, "{lit} lit pixels");
+}
+
+/// Issue 10 item 4: sizes that cannot work are refused before anything is
+/// allocated or written, with the reason.
+#[test]
+fn impossible_sizes_are_refused_up_front() {
+    let dir = TempDir::new("poster-huge");
+    let db = db_with(dir.path(), &[vec![(52.5, 13.4), (52.51, 13.41)]]);
+    let out_png = dir.path().join("huge.png");
+    for args in [
+        vec!["--fit", "--width", "4294967295"],
+        vec!["--fit", "--width", "2147483648"],
+        vec!["--fit", "--width", "1000000", "--height", "2000000"],
+        vec![
+            "--center",
+            "52.5,13.4",
+            "--zoom",
+            "12",
+            "--height",
+            "3000000",
+        ],
+    ] {
+        let out = hotpot(
+            &db,
+            &[&["render", "-o", out_png.to_str().unwrap()], &args[..]].concat(),
+        );
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("too large") || err.contains("4294967295"),
+            "{args:?}: {err}"
+        );
+        assert!(!out_png.exists());
+    }
+}
+
+/// Issue 10 item 4: SIGTERM mid-poster removes the `.partial` file.
+#[test]
+fn a_stopped_poster_leaves_no_partial_file() {
+    let dir = TempDir::new("poster-sigterm");
+    let tracks: Vec<Vec<(f64, f64)>> = (0..40)
+        .map(|i| {
+            winding()
+                .iter()
+                .map(|&(lon, lat)| (lat + i as f64 * 1e-4, lon))
+                .collect()
+        })
+        .collect();
+    let db = db_with(dir.path(), &tracks);
+    let png = dir.path().join("big.png");
+    let child = Command::new(env!("CARGO_BIN_EXE_hotpot"))
+        .args([
+            "--db",
+            db.to_str().unwrap(),
+            "--backend",
+            "cpu",
+            "render",
+            "--fit",
+        ])
+        .args(["--width", "60000", "-o", png.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let partial = dir.path().join("big.png.partial");
+    let t = std::time::Instant::now();
+    while !partial.exists() && t.elapsed().as_secs() < 60 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(partial.exists(), "the poster never started");
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert!(!partial.exists(), "SIGTERM left {}", partial.display());
+    assert!(!png.exists());
 }

@@ -3,6 +3,7 @@
 
 use crate::import::{TempDir, ride};
 use hotpot::filter::Filter;
+use hotpot::ingest::importer::{ImportOptions, Importer};
 use hotpot::render::colormap::{Colormap, Gradient};
 use hotpot::render::cpu::CpuRenderer;
 use hotpot::render::encode::{indexed_png, read_png_rgba};
@@ -30,7 +31,8 @@ fn server(name: &str, tweak: impl FnOnce(&mut ServeOptions)) -> TestServer {
         runs: 10,
         ..Default::default()
     };
-    hotpot::ingest::import::import_parsed(&mut store, "demo", &hotpot_demo::generate(&cfg))
+    Importer::new(&mut store, ImportOptions::default())
+        .import_parsed("demo", hotpot_demo::generate(&cfg))
         .unwrap();
     let mut opts = ServeOptions {
         db: db.clone(),
@@ -40,6 +42,7 @@ fn server(name: &str, tweak: impl FnOnce(&mut ServeOptions)) -> TestServer {
         max_upload_mb: 8,
         empty_204: false,
         tiles: None,
+        upload_trim_m: None,
     };
     tweak(&mut opts);
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -387,21 +390,12 @@ fn concurrent_requests_share_render_passes() {
 /// The map page in headless Chromium, with the heatmap tiles visible. The
 /// screenshot goes to target/map-page.png for people to look at.
 #[test]
+#[cfg_attr(
+    hotpot_no_chromium,
+    ignore = "no Chromium on the PATH: apt-get install chromium"
+)]
 fn map_page_shows_tiles_in_chromium() {
-    let Some(chromium) = ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|b| {
-            std::process::Command::new(b)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-    else {
-        eprintln!(
-            "SKIPPED: no Chromium found (apt-get install chromium) for the map page screenshot"
-        );
-        return;
-    };
+    let chromium = crate::support::chromium();
     let s = server("serve-chromium", |_| {});
     let out = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/map-page.png");
     let profile = TempDir::new("chromium-profile");

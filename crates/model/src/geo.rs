@@ -4,6 +4,10 @@
 //! square mapped onto `0..2^32` on both axes (x east, y south). At the equator
 //! one unit is about 1 cm, fine enough for zoom 20 tiles, and a `u32` pair
 //! delta-encodes to a few bytes per GPS point.
+//!
+//! The small per-point functions are `#[inline]`: this crate is separate
+//! from the importer and the renderers that call them once per point, and
+//! without the hint rustc may not inline across crates.
 
 use std::f64::consts::PI;
 
@@ -22,6 +26,7 @@ pub struct WorldPoint {
 }
 
 /// Projects WGS84 degrees to normalized Mercator (`0..1` on both axes).
+#[inline]
 pub fn lonlat_to_unit(lon: f64, lat: f64) -> (f64, f64) {
     let lat = lat.clamp(-MAX_LAT, MAX_LAT).to_radians();
     let x = (lon + 180.0) / 360.0;
@@ -30,6 +35,7 @@ pub fn lonlat_to_unit(lon: f64, lat: f64) -> (f64, f64) {
 }
 
 /// Inverse of [`lonlat_to_unit`].
+#[inline]
 pub fn unit_to_lonlat(x: f64, y: f64) -> (f64, f64) {
     let lon = x * 360.0 - 180.0;
     let lat = (PI * (1.0 - 2.0 * y)).sinh().atan().to_degrees();
@@ -37,6 +43,7 @@ pub fn unit_to_lonlat(x: f64, y: f64) -> (f64, f64) {
 }
 
 impl WorldPoint {
+    #[inline]
     pub fn from_lonlat(lon: f64, lat: f64) -> WorldPoint {
         let (x, y) = lonlat_to_unit(lon, lat);
         WorldPoint {
@@ -45,10 +52,12 @@ impl WorldPoint {
         }
     }
 
+    #[inline]
     pub fn to_lonlat(self) -> (f64, f64) {
         unit_to_lonlat(self.x as f64 / WORLD_SIZE, self.y as f64 / WORLD_SIZE)
     }
 
+    #[inline]
     pub fn unit(self) -> (f64, f64) {
         (self.x as f64 / WORLD_SIZE, self.y as f64 / WORLD_SIZE)
     }
@@ -59,6 +68,7 @@ fn unit_to_fixed(u: f64) -> u32 {
 }
 
 /// Great-circle distance in metres (haversine).
+#[inline]
 pub fn haversine_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
     let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
     let dp = p2 - p1;
@@ -76,20 +86,39 @@ pub struct LonLatBounds {
     pub north: f64,
 }
 
+/// Why a `W,S,E,N` box was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BoundsError {
+    #[error("expected W,S,E,N (four numbers), got {0:?}")]
+    Count(String),
+    #[error("{0:?} is not a number")]
+    NotANumber(String),
+    #[error("{0:?} is not a finite number")]
+    NotFinite(String),
+    #[error("longitudes must be within -180..180")]
+    Longitude,
+    #[error("latitudes must be within -90..90")]
+    Latitude,
+    #[error("west ({0}) must be less than east ({1})")]
+    WestEast(f64, f64),
+    #[error("south ({0}) must be less than north ({1})")]
+    SouthNorth(f64, f64),
+}
+
 impl LonLatBounds {
     /// Parses `W,S,E,N` as hotpot and most tools write it.
-    pub fn parse(s: &str) -> Result<LonLatBounds, String> {
+    pub fn parse(s: &str) -> Result<LonLatBounds, BoundsError> {
         let parts: Vec<&str> = s.split(',').map(str::trim).collect();
         if parts.len() != 4 {
-            return Err(format!("expected W,S,E,N (four numbers), got {s:?}"));
+            return Err(BoundsError::Count(s.to_string()));
         }
         let mut v = [0.0; 4];
         for (slot, part) in v.iter_mut().zip(&parts) {
             *slot = part
                 .parse::<f64>()
-                .map_err(|_| format!("{part:?} is not a number"))?;
+                .map_err(|_| BoundsError::NotANumber(part.to_string()))?;
             if !slot.is_finite() {
-                return Err(format!("{part:?} is not a finite number"));
+                return Err(BoundsError::NotFinite(part.to_string()));
             }
         }
         let b = LonLatBounds {
@@ -99,22 +128,16 @@ impl LonLatBounds {
             north: v[3],
         };
         if !(-180.0..=180.0).contains(&b.west) || !(-180.0..=180.0).contains(&b.east) {
-            return Err("longitudes must be within -180..180".into());
+            return Err(BoundsError::Longitude);
         }
         if !(-90.0..=90.0).contains(&b.south) || !(-90.0..=90.0).contains(&b.north) {
-            return Err("latitudes must be within -90..90".into());
+            return Err(BoundsError::Latitude);
         }
         if b.west >= b.east {
-            return Err(format!(
-                "west ({}) must be less than east ({})",
-                b.west, b.east
-            ));
+            return Err(BoundsError::WestEast(b.west, b.east));
         }
         if b.south >= b.north {
-            return Err(format!(
-                "south ({}) must be less than north ({})",
-                b.south, b.north
-            ));
+            return Err(BoundsError::SouthNorth(b.south, b.north));
         }
         Ok(b)
     }
@@ -137,9 +160,22 @@ pub struct UnitRect {
 }
 
 impl UnitRect {
+    /// The rectangle of a box in world units, `[x0, y0, x1, y1]`.
+    pub fn from_world_box([x0, y0, x1, y1]: [u32; 4]) -> UnitRect {
+        let f = |v: u32| v as f64 / WORLD_SIZE;
+        UnitRect {
+            x0: f(x0),
+            y0: f(y0),
+            x1: f(x1),
+            y1: f(y1),
+        }
+    }
+
+    #[inline]
     pub fn width(&self) -> f64 {
         self.x1 - self.x0
     }
+    #[inline]
     pub fn height(&self) -> f64 {
         self.y1 - self.y0
     }
@@ -224,11 +260,22 @@ mod tests {
 
     #[test]
     fn bounds_parse_errors_are_specific() {
-        assert!(LonLatBounds::parse("1,2,3").unwrap_err().contains("four"));
-        assert!(LonLatBounds::parse("3,0,1,1").unwrap_err().contains("west"));
+        assert!(
+            LonLatBounds::parse("1,2,3")
+                .unwrap_err()
+                .to_string()
+                .contains("four")
+        );
+        assert!(
+            LonLatBounds::parse("3,0,1,1")
+                .unwrap_err()
+                .to_string()
+                .contains("west")
+        );
         assert!(
             LonLatBounds::parse("0,0,1,x")
                 .unwrap_err()
+                .to_string()
                 .contains("not a number")
         );
         assert!(LonLatBounds::parse("13.3, 52.4, 13.5, 52.6").is_ok());

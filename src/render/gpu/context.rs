@@ -2,15 +2,6 @@
 
 use std::fmt;
 
-/// Which adapters may be used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AdapterChoice {
-    /// A hardware GPU only.
-    HardwareOnly,
-    /// A hardware GPU if there is one, else a software one (lavapipe).
-    Any,
-}
-
 /// What `hotpot gpu-info` prints and `--backend auto` decides on.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct GpuInfo {
@@ -38,12 +29,10 @@ impl fmt::Display for GpuInfo {
 
 #[derive(Debug, thiserror::Error)]
 pub enum GpuError {
-    #[error("no GPU adapter found{0}")]
-    NoAdapter(&'static str),
+    #[error("no GPU adapter found (install mesa-vulkan-drivers for a software one)")]
+    NoAdapter,
     #[error("cannot open the GPU device: {0}")]
     Device(String),
-    #[error("GPU error: {0}")]
-    Runtime(String),
 }
 
 pub struct GpuContext {
@@ -56,12 +45,12 @@ pub struct GpuContext {
 }
 
 impl GpuContext {
-    /// Opens the best adapter allowed by `choice`.
-    pub fn new(choice: AdapterChoice) -> Result<GpuContext, GpuError> {
+    /// Opens the best adapter: a hardware GPU if there is one, else a
+    /// software one (lavapipe).
+    pub fn new() -> Result<GpuContext, GpuError> {
         let instance =
             wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
-        let is_software = |a: &wgpu::Adapter| a.get_info().device_type == wgpu::DeviceType::Cpu;
         let rank = |a: &wgpu::Adapter| match a.get_info().device_type {
             wgpu::DeviceType::DiscreteGpu => 0,
             wgpu::DeviceType::IntegratedGpu => 1,
@@ -70,12 +59,8 @@ impl GpuContext {
         };
         let adapter = adapters
             .into_iter()
-            .filter(|a| choice == AdapterChoice::Any || !is_software(a))
             .min_by_key(rank)
-            .ok_or(GpuError::NoAdapter(match choice {
-                AdapterChoice::HardwareOnly => " (hardware GPUs only were allowed)",
-                AdapterChoice::Any => " (install mesa-vulkan-drivers for a software one)",
-            }))?;
+            .ok_or(GpuError::NoAdapter)?;
         let limits = adapter.limits();
         let desc = wgpu::DeviceDescriptor {
             label: Some("hotpot"),

@@ -11,7 +11,7 @@ pub mod layout;
 pub mod plan;
 pub mod resident;
 
-pub use context::{AdapterChoice, GpuContext, GpuError, GpuInfo};
+pub use context::{GpuContext, GpuError, GpuInfo};
 
 use self::layout::{ColormapParams, DensityParams, GpuJob};
 use self::plan::Piece;
@@ -59,11 +59,6 @@ impl GpuRenderer {
 
     pub fn context(&self) -> &Arc<GpuContext> {
         &self.ctx
-    }
-
-    /// Bytes of track data resident on the device.
-    pub fn resident_bytes(&self) -> u64 {
-        self.levels.total_weight()
     }
 
     fn pass_pixels(&self) -> u64 {

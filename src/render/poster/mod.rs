@@ -9,6 +9,7 @@
 //! 100,000 x 100,000 poster needs no more than a 2,000 x 2,000 one.
 
 pub mod area;
+pub mod frame;
 pub mod print;
 pub mod raw;
 mod sink;
@@ -21,6 +22,14 @@ use crate::scene::Scene;
 use indicatif::ProgressBar;
 use std::path::Path;
 use std::time::{Duration, Instant};
+
+/// Where a poster file is written until it is complete: `NAME.partial`
+/// beside it, renamed to `NAME` at the end.
+pub fn partial_path(path: &Path) -> std::path::PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    path.with_file_name(name)
+}
 
 /// Bytes of density (4 a pixel) per strip when the renderer allows it.
 /// Peak memory is a small multiple of this (per-thread density buffers,

@@ -27,9 +27,7 @@ impl<'scope> Sink<'scope> {
         path: &Path,
         header: PngHeader,
     ) -> Result<Sink<'scope>, PosterError> {
-        let mut name = path.file_name().unwrap_or_default().to_os_string();
-        name.push(".partial");
-        let partial = path.with_file_name(name);
+        let partial = super::partial_path(path);
         let file = std::fs::File::create(&partial).map_err(|e| write_error(path, e))?;
         let (tx, rx) = sync_channel::<Vec<u8>>(1);
         let (target, tmp) = (path.to_path_buf(), partial.clone());
