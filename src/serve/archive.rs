@@ -137,6 +137,16 @@ pub fn with_archive(router: Router, app: Arc<AppState>, archive: TileArchive) ->
         zooms = format!("{}-{}", archive.minzoom, archive.maxzoom),
         "serving pre-rendered tiles"
     );
+    let now = app
+        .loaded_generation
+        .load(std::sync::atomic::Ordering::Relaxed);
+    if now != archive.hotpot.generation {
+        tracing::warn!(
+            "the database changed since the archive was exported (generation {} vs {now}): \
+             its tiles show the data as it was then; export again to update them",
+            archive.hotpot.generation
+        );
+    }
     let state = ArchiveState {
         app,
         archive: Arc::new(archive),
