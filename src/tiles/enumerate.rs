@@ -27,9 +27,10 @@ pub struct TileWork {
 }
 
 impl TileWork {
-    /// Relative cost of rendering and encoding the tile. Colouring and
-    /// encoding 256² pixels costs about as much as drawing this many short
-    /// segments (CPU renderer, `cargo bench --bench export`).
+    /// Relative cost of rendering and encoding the tile: a fixed part for
+    /// clearing, colouring and encoding 256² pixels, counted as this many
+    /// short segments, plus one per segment. An estimate, not yet fitted
+    /// to measurements: it only needs to rank tiles roughly for `--shard`.
     pub const BASE_COST: u64 = 100;
 
     pub fn cost(&self) -> u64 {
