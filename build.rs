@@ -8,6 +8,7 @@
 //! - `hotpot_no_gdal` when `gdalinfo` does not run,
 //! - `hotpot_no_py_pmtiles` when `target/pyenv` lacks Python's `pmtiles`
 //!   (.ci/run makes it).
+//! - `hotpot_no_chromedriver` when no chromedriver is (the dashboard test).
 //!
 //! In CI (`CI=true`) or with `HOTPOT_REQUIRE_GPU=1` nothing is emitted: every
 //! test runs, and one that lacks what it needs fails.
@@ -21,6 +22,7 @@ fn main() {
         "hotpot_no_chromium",
         "hotpot_no_gdal",
         "hotpot_no_py_pmtiles",
+        "hotpot_no_chromedriver",
     ] {
         println!("cargo::rustc-check-cfg=cfg({cfg})");
     }
@@ -82,5 +84,8 @@ fn main() {
         .is_ok_and(|o| o.status.success());
     if !has_pmtiles {
         println!("cargo::rustc-cfg=hotpot_no_py_pmtiles");
+    }
+    if !std::env::split_paths(&path).any(|dir| dir.join("chromedriver").is_file()) {
+        println!("cargo::rustc-cfg=hotpot_no_chromedriver");
     }
 }

@@ -7,8 +7,22 @@
   const base = L.tileLayer('https://tile.openstreetmap.org/{z}/{x}/{y}.png', {
     maxZoom: 19,
     attribution: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+    className: 'base',
   }).addTo(map);
   let heat = null;
+  // Bumped when data changes: browsers cache tiles for minutes, and the
+  // server's new tiles must not hide behind old ones.
+  let version = 0;
+  let hadData = false;
+
+  // Light or dark: the user's choice, else the system's.
+  const root = document.documentElement;
+  const saved = localStorage.getItem('hotpot.theme');
+  root.dataset.theme = saved || (matchMedia('(prefers-color-scheme: light)').matches ? 'light' : 'dark');
+  $('theme').addEventListener('click', () => {
+    root.dataset.theme = root.dataset.theme === 'dark' ? 'light' : 'dark';
+    localStorage.setItem('hotpot.theme', root.dataset.theme);
+  });
 
   function query() {
     const p = new URLSearchParams();
@@ -29,7 +43,7 @@
   async function refresh() {
     const q = query();
     if (!(await check(q))) return;
-    const url = '/tiles/{z}/{x}/{y}{r}.png?' + q;
+    const url = '/tiles/{z}/{x}/{y}{r}.png?' + q + (version ? '&v=' + version : '');
     if (heat) map.removeLayer(heat);
     heat = L.tileLayer(url, { maxZoom: 20, opacity: $('opacity').value / 100, className: 'heat' }).addTo(map);
     $('url').value = location.origin + '/tiles/{z}/{x}/{y}.png?' + q;
@@ -42,12 +56,26 @@
       o.value = p.name; o.textContent = p.name + ' — ' + p.description;
       $('palette').appendChild(o);
     }
+    await loadStats();
+    await refresh();
+  }
+
+  async function loadStats() {
     const s = await (await fetch('/api/stats')).json();
     const km = Math.round(s.distance_km).toLocaleString();
     $('count').textContent = s.activities.toLocaleString() + ' activities, ' + km + ' km';
-    if (s.bounds) map.fitBounds([[s.bounds[1], s.bounds[0]], [s.bounds[3], s.bounds[2]]]);
-    await refresh();
+    if (s.bounds && !hadData) map.fitBounds([[s.bounds[1], s.bounds[0]], [s.bounds[3], s.bounds[2]]]);
+    hadData = hadData || s.activities > 0;
   }
+
+  // The dashboard calls this after an upload added activities.
+  window.hotpot = {
+    dataChanged: async function () {
+      version += 1;
+      await loadStats();
+      await refresh();
+    },
+  };
 
   $('palette').addEventListener('change', () => { $('gradient').value = ''; refresh(); });
   $('gradient').addEventListener('change', refresh);

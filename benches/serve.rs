@@ -54,6 +54,7 @@ fn run(label: &str, db: &std::path::Path, renderer: Box<dyn Renderer + Send>) {
         max_upload_mb: 1,
         empty_204: false,
         tiles: None,
+        sync: Default::default(),
         upload_trim_m: None,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -17,4 +17,6 @@ pub mod render;
 pub mod scene;
 pub mod serve;
 pub mod store;
+pub mod sync;
+pub mod text;
 pub mod tiles;

@@ -8,6 +8,10 @@ mod export;
 mod manage;
 #[path = "cli/partial.rs"]
 mod partial;
+#[path = "cli/runtime_dir.rs"]
+mod runtime_dir;
+#[path = "cli/sync.rs"]
+mod sync_cli;
 
 use anyhow::{Context, Result, bail};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
@@ -80,6 +84,13 @@ enum Command {
     Export(Box<export::ExportArgs>),
     /// Show the GPU adapter hotpot would use and the limits that matter.
     GpuInfo(StatsArgs),
+    /// Connect a Strava account (OAuth; STRAVA_CLIENT_ID, STRAVA_CLIENT_SECRET).
+    StravaAuth(sync_cli::AuthArgs),
+    /// Create Strava's push subscription for `hotpot serve`'s webhook URL.
+    StravaSubscribe(sync_cli::SubscribeArgs),
+    /// Import activities from Strava or intervals.icu.
+    #[command(subcommand)]
+    Fetch(sync_cli::FetchCommand),
 }
 
 #[derive(Args)]
@@ -159,7 +170,9 @@ struct RenderArgs {
 
 #[derive(Args, Clone)]
 struct StyleArgs {
-    /// Built-in palette: hot (default), blue, purple, viridis, mono, ink.
+    /// Built-in palette: hot (default), blue, purple, viridis, mono, ink;
+    /// erik/hotpot's pinkish, blue-red, red, orange; local-heatmap-tile-
+    /// server's warm, cool.
     #[arg(long, conflicts_with = "gradient")]
     palette: Option<String>,
     /// Custom gradient, stops in visit counts: "1:f00;10:ff0;50:fff"
@@ -216,6 +229,9 @@ struct ServeArgs {
     /// (.pmtiles or .mbtiles); other styles are rendered live.
     #[arg(long, value_name = "ARCHIVE")]
     tiles: Option<PathBuf>,
+    /// Offer POST /fetch/intervals-icu (protected by the upload token).
+    #[arg(long)]
+    fetch: bool,
     /// Cut this distance off the start and end of every uploaded activity,
     /// e.g. 300m or 0.2mi (as `import --trim`).
     #[arg(long, value_parser = parse_distance)]
@@ -230,7 +246,10 @@ struct StatsArgs {
 }
 
 fn main() -> ExitCode {
+    // After parsing, which exits on --help and bad arguments without
+    // running destructors; before anything starts a thread.
     let cli = Cli::parse();
+    let _runtime_dir = runtime_dir::quiet_vulkan_loader();
     let level = match cli.verbose {
         0 => tracing::Level::WARN,
         1 => tracing::Level::INFO,
@@ -243,6 +262,7 @@ fn main() -> ExitCode {
         .init();
     match run(cli) {
         Ok(code) => code,
+        Err(e) if manage::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
@@ -263,6 +283,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Properties(args) => manage::properties(&cli.db, args.json),
         Command::Serve(args) => serve(&cli.db, cli.backend, args),
         Command::Export(args) => export::run(&cli.db, cli.backend, *args),
+        Command::StravaAuth(args) => sync_cli::strava_auth(&cli.db, args),
+        Command::StravaSubscribe(args) => sync_cli::strava_subscribe(&cli.db, args),
+        Command::Fetch(cmd) => sync_cli::fetch(&cli.db, cmd),
     }
 }
 
@@ -295,12 +318,15 @@ fn import(db: &Path, args: ImportArgs) -> Result<ExitCode> {
     )
 }
 
+/// Paths and messages come from the files: printed through `sanitize`.
 fn print_import_report(r: &ImportReport) {
+    use hotpot::text::sanitize;
+    let shown = |path: &Path| sanitize(&path.display().to_string()).into_owned();
     for (path, w) in &r.warnings {
-        eprintln!("warning: {}: {w}", path.display());
+        eprintln!("warning: {}: {}", shown(path), sanitize(w));
     }
     for (path, e) in r.failed.iter().chain(&r.walk_errors) {
-        eprintln!("failed: {}: {e}", path.display());
+        eprintln!("failed: {}: {}", shown(path), sanitize(e));
     }
     println!(
         "{} files read ({} unchanged skipped), {} activities added ({} points), {} duplicates skipped, {} files failed",
@@ -333,7 +359,7 @@ fn colormap_from(style: &StyleArgs) -> Result<Colormap> {
 fn render(db: &Path, backend: Backend, args: RenderArgs) -> Result<ExitCode> {
     let store = Store::open_existing(db)?;
     let (dims, dpi) = requested_size(&args)?;
-    let filter = args.filter.to_filter()?;
+    let filter = args.filter.to_filter_for(&store)?;
     // --fit with a filter frames what the filter keeps.
     let fitted = match (&filter, args.fit) {
         (Some(f), true) => Some(Scene::load(&store, None, Some(f))?),
@@ -524,6 +550,8 @@ fn stats(db: &Path, args: StatsArgs) -> Result<ExitCode> {
     }
     println!("points: {}", s.points);
     for (sport, x) in &s.per_sport {
+        // Sport names come from the files.
+        let sport = hotpot::text::sanitize(sport);
         println!(
             "  {sport:<14} {:>6} activities {:>10.0} km",
             x.activities, x.distance_km
@@ -649,6 +677,7 @@ fn serve(db: &Path, backend: Backend, args: ServeArgs) -> Result<ExitCode> {
         max_upload_mb: args.max_upload_mb,
         empty_204: args.empty_204,
         tiles: args.tiles,
+        sync: hotpot::serve::sync_routes::SyncOptions::from_env(args.fetch),
         upload_trim_m: args.trim,
     };
     let renderer = backend::renderer(backend)?;

@@ -7,6 +7,8 @@ use clap::{Args, Subcommand};
 use hotpot::filter::Filter;
 use hotpot::render::mask::Mask;
 use hotpot::store::Store;
+use hotpot::text::sanitize;
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -52,6 +54,31 @@ impl FilterArgs {
         }
         Ok(parts.into_iter().reduce(Filter::and))
     }
+
+    /// [`FilterArgs::to_filter`], warning about keys no activity in `store`
+    /// has: such a filter is valid but would silently match nothing.
+    pub fn to_filter_for(&self, store: &Store) -> Result<Option<Filter>> {
+        let filter = self.to_filter()?;
+        if let Some(f) = &filter {
+            for key in store.unknown_keys(f)? {
+                eprintln!(
+                    "warning: no activity has a property {:?} (`hotpot properties` lists them)",
+                    sanitize(&key)
+                );
+            }
+        }
+        Ok(filter)
+    }
+}
+
+/// Whether `e` is a write to a closed pipe (`hotpot list | head`): the
+/// reader has all it wants, so the command ends quietly, as ripgrep does.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 #[derive(Subcommand)]
@@ -59,11 +86,16 @@ pub enum MaskCommand {
     /// Hide everything within a radius of a place, in every output.
     Add {
         name: String,
-        /// The centre as LAT,LON.
-        #[arg(long, allow_hyphen_values = true)]
+        /// The centre as LAT,LON (`-l`/`--latlng` as in erik/hotpot).
+        #[arg(
+            long,
+            short = 'l',
+            visible_alias = "latlng",
+            allow_hyphen_values = true
+        )]
         center: String,
-        /// Radius: 500m, 0.5km, 0.3mi, 1000ft (metres when no unit).
-        #[arg(long, default_value = "500m", allow_hyphen_values = true)]
+        /// Radius: 500 (metres), 500m, 0.5km, 0.3mi, 1000ft.
+        #[arg(short, long, default_value = "500m", allow_hyphen_values = true)]
         radius: String,
     },
     /// List the masks.
@@ -98,11 +130,16 @@ pub fn mask(db: &Path, cmd: MaskCommand) -> Result<ExitCode> {
             );
         }
         MaskCommand::List => {
+            let mut out = std::io::stdout().lock();
             for m in Store::open_existing(db)?.masks()? {
-                println!(
+                writeln!(
+                    out,
                     "{:<16} {:>10.5},{:<11.5} {:>7.0} m",
-                    m.name, m.lat, m.lon, m.radius_m
-                );
+                    sanitize(&m.name),
+                    m.lat,
+                    m.lon,
+                    m.radius_m
+                )?;
             }
         }
         MaskCommand::Remove { name } => {
@@ -118,7 +155,7 @@ pub fn mask(db: &Path, cmd: MaskCommand) -> Result<ExitCode> {
 fn parse_lat_lon(s: &str) -> Result<(f64, f64)> {
     let (lat, lon) = s
         .split_once(',')
-        .context("--center should be LAT,LON, e.g. 52.52,13.40")?;
+        .context("--center/--latlng should be LAT,LON, e.g. 52.52,13.40")?;
     let lat: f64 = lat
         .trim()
         .parse()
@@ -142,28 +179,34 @@ pub struct ListArgs {
     pub json: bool,
 }
 
+/// Writes through `?` rather than `println!`, which panics when the reader
+/// goes away (`hotpot list | head`); see [`is_broken_pipe`].
 pub fn list(db: &Path, args: ListArgs) -> Result<ExitCode> {
     let store = Store::open_existing(db)?;
-    let rows = store.list(args.filter.to_filter()?.as_ref())?;
+    let rows = store.list(args.filter.to_filter_for(&store)?.as_ref())?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for a in &rows {
         if args.json {
-            println!("{}", serde_json::to_string(a)?);
+            writeln!(out, "{}", serde_json::to_string(a)?)?;
         } else {
             let date = a
                 .start_time
                 .map(hotpot::timefmt::iso8601)
                 .unwrap_or_else(|| "-".into());
-            let title = a.title.as_deref().unwrap_or("");
-            let sport = a.sport.as_deref().unwrap_or("-");
-            println!(
+            // Titles and sports come from the files.
+            let title = sanitize(a.title.as_deref().unwrap_or(""));
+            let sport = sanitize(a.sport.as_deref().unwrap_or("-"));
+            writeln!(
+                out,
                 "{:>6}  {:<20}  {:<12} {:>8.1} km  {title}",
                 a.id,
                 date,
                 sport,
                 a.distance_m / 1000.0
-            );
+            )?;
         }
     }
+    out.flush()?;
     if !args.json {
         eprintln!("{} activities", rows.len());
     }
@@ -181,7 +224,7 @@ pub struct DeleteArgs {
 pub fn delete(db: &Path, args: DeleteArgs) -> Result<ExitCode> {
     let mut store = Store::open_existing(db)?;
     let mut ids = args.ids.clone();
-    if let Some(f) = args.filter.to_filter()? {
+    if let Some(f) = args.filter.to_filter_for(&store)? {
         ids.extend(store.list(Some(&f))?.iter().map(|a| a.id));
     }
     if ids.is_empty() {
@@ -200,13 +243,18 @@ pub fn delete(db: &Path, args: DeleteArgs) -> Result<ExitCode> {
 
 pub fn properties(db: &Path, json: bool) -> Result<ExitCode> {
     let keys = Store::open_existing(db)?.property_keys()?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if json {
-        println!("{}", serde_json::to_string_pretty(&keys)?);
-        return Ok(ExitCode::SUCCESS);
+        writeln!(out, "{}", serde_json::to_string_pretty(&keys)?)?;
+    } else {
+        // Keys and values of joined CSV columns come from the user's files.
+        for (k, p) in &keys {
+            let examples: Vec<String> = p.examples.iter().map(|v| v.to_string()).collect();
+            let examples = examples.join(", ");
+            let k = sanitize(k);
+            writeln!(out, "{k:<28} {:>6}  {}", p.activities, sanitize(&examples))?;
+        }
     }
-    for (k, p) in &keys {
-        let examples: Vec<String> = p.examples.iter().map(|v| v.to_string()).collect();
-        println!("{k:<28} {:>6}  {}", p.activities, examples.join(", "));
-    }
+    out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

@@ -8,6 +8,7 @@ use std::cmp::Ordering;
 
 use serde_json::{Map, Value};
 
+use super::alias::{Alias, alias, convert};
 use super::{CmpOp, Expr, Literal};
 
 const DAY_MS: i64 = 86_400_000;
@@ -29,12 +30,22 @@ pub(super) fn matches(expr: &Expr, id: i64, props: &Map<String, Value>) -> bool 
     }
 }
 
-/// `id` is the row id, not a property (the SQL reads `a.id`).
+/// `id` is the row id, not a property (the SQL reads `a.id`). hotpot's
+/// names stand for ours unless the key itself is there (`alias.rs`).
 fn lookup<'a>(key: &str, id: i64, props: &'a Map<String, Value>) -> Option<Cow<'a, Value>> {
     if key == "id" {
         return Some(Cow::Owned(Value::from(id)));
     }
-    props.get(key).map(Cow::Borrowed)
+    if let Some(v) = props.get(key) {
+        return Some(Cow::Borrowed(v));
+    }
+    match alias(key)? {
+        Alias::Key(other) => props.get(other).map(Cow::Borrowed),
+        Alias::Number { stored, scale, per } => {
+            let v = props.get(stored)?.as_f64()?;
+            Some(Cow::Owned(Value::from(convert(v, scale, per))))
+        }
+    }
 }
 
 /// `property op literal`; false whenever the two are not of one kind.

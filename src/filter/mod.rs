@@ -57,6 +57,10 @@
 //! quoted key holding `.` or `[` names that key rather than a JSON path.
 //! Added: `==`, `!` without parentheses, dates, doubled quotes in strings,
 //! exponents and leading dots in numbers, dots in bare words, `in []`.
+//! hotpot's names for the computed properties (`total_distance`,
+//! `elapsed_time`, `average_speed`, `name`, ...) read ours in hotpot's
+//! units (`alias.rs`). A filter may hold at most [`limits`] conditions and
+//! nesting, which hotpot did not check (SQLite refused such filters).
 //!
 //! # Where it runs
 //!
@@ -64,9 +68,13 @@
 //! key and value bound as a parameter; [`Filter::matches`] evaluates the same
 //! filter in memory. Both give the same answer: the tests hold them to it.
 
+mod alias;
 mod eval;
+mod keys;
 mod parse;
 mod sql;
+
+pub use alias::NAMES as HOTPOT_NAMES;
 
 /// The fuzz and agreement tests' generator, shared by parse.rs and sql.rs.
 #[cfg(test)]
@@ -105,6 +113,38 @@ pub struct FilterError {
     /// 1-based, in characters; one past the end for "unexpected end".
     pub column: usize,
     pub message: String,
+    pub kind: FilterErrorKind,
+}
+
+/// What kind of mistake a [`FilterError`] is. Both are the user's to fix
+/// (a server answers 400 to either); `TooLarge` says a limit was hit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FilterErrorKind {
+    /// Not the filter language.
+    Syntax,
+    /// Well-formed but over one of the [`limits`]; the message names it.
+    TooLarge,
+}
+
+/// Characters shown either side of an error's column by
+/// [`FilterError::render_caret`].
+pub const CARET_CONTEXT: usize = 60;
+
+/// Sizes a filter may not exceed. Without them a filter of a thousand
+/// conditions reached SQLite and failed there ("Expression tree is too
+/// large", a 500 on the server); now the parser refuses it and says why.
+pub mod limits {
+    /// Conditions in one filter: comparisons, `like`s, `has?`s, and each
+    /// value of an `in` list. The SQL of a filter this size, written as a
+    /// balanced tree, stays far inside SQLite's expression depth (1000) and
+    /// bound-parameter (32766) limits: see `sql.rs`'s tests.
+    pub const MAX_CONDITIONS: usize = 1000;
+    /// Values in one `in` list (it can hold all of `MAX_CONDITIONS`).
+    pub const MAX_IN_VALUES: usize = MAX_CONDITIONS;
+    /// Parentheses and `!` nested inside each other, so that no input can
+    /// overflow the stack of the parser or of the code that walks the tree.
+    pub const MAX_DEPTH: usize = 64;
 }
 
 /// `And`/`Or` hold flat lists so that a long chain of `&&` is a wide tree,
@@ -222,6 +262,7 @@ impl Filter {
                 message: format!(
                     "expected a date like 2024-01-01 or 2024-01-01T08:00:00Z, found {date:?}"
                 ),
+                kind: FilterErrorKind::Syntax,
             });
         }
         let expr = Expr::Cmp {
@@ -243,6 +284,10 @@ impl std::str::FromStr for Filter {
 
 impl FilterError {
     /// The line of `input` holding the error, and a `^` under its column.
+    /// At most [`CARET_CONTEXT`] characters either side of the column are
+    /// shown (a 50,000-character filter gives a short message), and control
+    /// characters escaped as [`crate::text::sanitize`] does, the caret
+    /// still lined up under them.
     pub fn render_caret(&self, input: &str) -> String {
         let offset = self.column.saturating_sub(1);
         let mut line_start = 0;
@@ -251,19 +296,38 @@ impl FilterError {
                 line_start = i + 1;
             }
         }
-        let line: String = input
+        let line: Vec<char> = input
             .chars()
             .skip(line_start)
             .take_while(|&c| c != '\n')
             .collect();
-        // Tabs stay tabs so that the caret lines up however wide they show;
-        // a column past the end points just after it.
-        let pad: String = line
-            .chars()
-            .map(|c| if c == '\t' { '\t' } else { ' ' })
-            .take(offset - line_start)
-            .collect();
-        format!("{line}\n{pad}^")
+        // A column past the end points just after it.
+        let at = (offset - line_start).min(line.len());
+        let from = at.saturating_sub(CARET_CONTEXT);
+        let to = (at + CARET_CONTEXT).min(line.len());
+        let (mut shown, mut pad) = (String::new(), String::new());
+        if from > 0 {
+            shown.push('…');
+            pad.push(' ');
+        }
+        for (i, &c) in line[from..to].iter().enumerate() {
+            let text = match c {
+                // Tabs stay tabs so that the caret lines up however wide
+                // they show.
+                '\t' => "\t".to_string(),
+                c if crate::text::needs_escape(c) => c.escape_default().to_string(),
+                c => c.to_string(),
+            };
+            if from + i < at {
+                let blank = if c == '\t' { '\t' } else { ' ' };
+                pad.extend(std::iter::repeat_n(blank, text.chars().count()));
+            }
+            shown.push_str(&text);
+        }
+        if to < line.len() {
+            shown.push('…');
+        }
+        format!("{shown}\n{pad}^")
     }
 }
 
@@ -406,18 +470,40 @@ mod tests {
         let err = FilterError {
             column: 5,
             message: String::new(),
+            kind: FilterErrorKind::Syntax,
         };
         assert_eq!(err.render_caret("\ta =\n"), "\ta =\n\t   ^");
         let err = FilterError {
             column: 10,
             message: String::new(),
+            kind: FilterErrorKind::Syntax,
         };
         assert_eq!(err.render_caret("a = 1\n&& !"), "&& !\n   ^");
         let err = FilterError {
             column: usize::MAX,
             message: String::new(),
+            kind: FilterErrorKind::Syntax,
         };
         assert_eq!(err.render_caret("a ="), "a =\n   ^");
+    }
+
+    #[test]
+    fn caret_shows_a_window_of_long_filters_and_escapes_controls() {
+        let long = vec!["a = 1"; 900].join(" && ") + " && @";
+        let err = Filter::parse(&long).unwrap_err();
+        let shown = err.render_caret(&long);
+        let (line, caret) = shown.split_once('\n').unwrap();
+        assert!(line.starts_with('…') && line.ends_with('@'), "{line}");
+        assert_eq!(line.chars().count(), CARET_CONTEXT + 2);
+        assert_eq!(caret.chars().count(), CARET_CONTEXT + 2, "under the @");
+
+        let input = "title = \"\x1b[2J\" && @";
+        let err = Filter::parse(input).unwrap_err();
+        let shown = err.render_caret(input);
+        assert_eq!(
+            shown,
+            "title = \"\\u{1b}[2J\" && @\n                       ^"
+        );
     }
 
     #[test]

@@ -5,11 +5,8 @@
 //! after a missing value is not reported before the missing value.
 
 use super::eval::{NumberSyntax, parse_number, parse_time};
-use super::{CmpOp, Expr, FilterError, Literal};
-
-/// Parentheses and `!` deeper than this are refused, so that no input can
-/// overflow the stack of the parser or of the code that walks the tree.
-const MAX_DEPTH: usize = 64;
+use super::limits::{MAX_CONDITIONS, MAX_DEPTH, MAX_IN_VALUES};
+use super::{CmpOp, Expr, FilterError, FilterErrorKind, Literal};
 
 pub(super) fn parse(input: &str) -> Result<Expr, FilterError> {
     let mut parser = Parser {
@@ -20,6 +17,7 @@ pub(super) fn parse(input: &str) -> Result<Expr, FilterError> {
         peeked: None,
         prev: None,
         depth: 0,
+        conditions: 0,
     };
     let expr = parser.or()?;
     if parser.eat(&Tok::End)? {
@@ -82,6 +80,15 @@ fn error(column: usize, message: impl Into<String>) -> FilterError {
     FilterError {
         column,
         message: message.into(),
+        kind: FilterErrorKind::Syntax,
+    }
+}
+
+fn too_large(column: usize, message: String) -> FilterError {
+    FilterError {
+        column,
+        message,
+        kind: FilterErrorKind::TooLarge,
     }
 }
 
@@ -227,6 +234,8 @@ struct Parser {
     /// The last token taken, for "after '>'" in messages and its column.
     prev: Option<(usize, String)>,
     depth: usize,
+    /// Conditions so far, against [`MAX_CONDITIONS`].
+    conditions: usize,
 }
 
 impl Parser {
@@ -334,10 +343,26 @@ impl Parser {
             return Ok(expr);
         }
         if self.eat(&Tok::Has)? {
-            return Ok(Expr::Has(self.key("a property name")?));
+            let key = self.key("a property name")?;
+            self.count_condition()?;
+            return Ok(Expr::Has(key));
         }
         let key = self.key("a condition")?;
         self.test(key)
+    }
+
+    /// One more condition, refused past [`MAX_CONDITIONS`] at the token
+    /// just taken.
+    fn count_condition(&mut self) -> Result<(), FilterError> {
+        self.conditions += 1;
+        if self.conditions > MAX_CONDITIONS {
+            let msg = format!(
+                "more than {MAX_CONDITIONS} conditions (the limit, counting each value \
+                 of an 'in' list); split the filter or use fewer values"
+            );
+            return Err(too_large(self.prev_column(), msg));
+        }
+        Ok(())
     }
 
     fn nested(
@@ -345,8 +370,8 @@ impl Parser {
         inner: impl FnOnce(&mut Self) -> Result<Expr, FilterError>,
     ) -> Result<Expr, FilterError> {
         if self.depth >= MAX_DEPTH {
-            let msg = format!("nested more than {MAX_DEPTH} levels deep");
-            return Err(error(self.prev_column(), msg));
+            let msg = format!("nested more than {MAX_DEPTH} levels deep (the limit)");
+            return Err(too_large(self.prev_column(), msg));
         }
         self.depth += 1;
         let expr = inner(self);
@@ -372,6 +397,7 @@ impl Parser {
         match test {
             Some(Test::Op(op)) => {
                 let value = self.value("a value")?;
+                self.count_condition()?;
                 Ok(Expr::Cmp { key, op, value })
             }
             Some(Test::In) => Ok(Expr::In {
@@ -384,6 +410,7 @@ impl Parser {
                     _ => None,
                 })?;
                 let pattern = pattern.ok_or_else(|| self.expected_after("a quoted pattern"))?;
+                self.count_condition()?;
                 Ok(Expr::Like { key, pattern })
             }
             None => Err(self.expected_after("an operator (=, !=, <, <=, >, >=, in or like)")),
@@ -414,6 +441,11 @@ impl Parser {
                 return Ok(values);
             }
             values.push(self.value("a value or ']'")?);
+            if values.len() > MAX_IN_VALUES {
+                let msg = format!("more than {MAX_IN_VALUES} values in one 'in' list (the limit)");
+                return Err(too_large(self.prev_column(), msg));
+            }
+            self.count_condition()?;
             if self.eat(&Tok::Comma)? {
                 continue;
             }
@@ -718,12 +750,42 @@ mod tests {
         let deep = format!("{}a = 1{}", "(".repeat(10_000), ")".repeat(10_000));
         let err = parse(&deep).unwrap_err();
         assert_eq!(err.column, MAX_DEPTH + 1);
+        assert_eq!(err.kind, FilterErrorKind::TooLarge);
         assert!(parse(&"!".repeat(100_000)).is_err());
         let ok = format!("{}a = 1{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
         assert!(parse(&ok).is_ok());
         // Long chains are flat lists, not deep trees.
-        let long = vec!["a = 1"; 50_000].join(" && ");
-        assert!(matches!(parse(&long), Ok(Expr::And(list)) if list.len() == 50_000));
+        let long = vec!["a = 1"; MAX_CONDITIONS].join(" && ");
+        assert!(matches!(parse(&long), Ok(Expr::And(list)) if list.len() == MAX_CONDITIONS));
+    }
+
+    #[test]
+    fn too_many_conditions_is_an_error_naming_the_limit() {
+        let over = vec!["a = 1"; MAX_CONDITIONS + 1].join(" || ");
+        let err = parse(&over).unwrap_err();
+        assert_eq!(err.kind, FilterErrorKind::TooLarge);
+        assert_eq!(
+            err.column,
+            MAX_CONDITIONS * 9 + 5,
+            "at the condition too many"
+        );
+        assert!(err.message.contains("more than 1000 conditions"), "{err}");
+        let many = vec!["has? a"; 50_000].join(" && ");
+        assert_eq!(parse(&many).unwrap_err().kind, FilterErrorKind::TooLarge);
+
+        let values = |n: usize| (0..n).map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+        assert!(parse(&format!("id in [{}]", values(MAX_IN_VALUES))).is_ok());
+        let err = parse(&format!("id in [{}]", values(MAX_IN_VALUES + 1))).unwrap_err();
+        assert_eq!(err.kind, FilterErrorKind::TooLarge);
+        assert!(
+            err.message.contains("1000 values in one 'in' list"),
+            "{err}"
+        );
+        // Each value counts as a condition.
+        let err = parse(&format!("a = 1 && id in [{}]", values(MAX_IN_VALUES))).unwrap_err();
+        assert!(err.message.contains("conditions"), "{err}");
+        // Syntax errors stay syntax errors.
+        assert_eq!(parse("a =").unwrap_err().kind, FilterErrorKind::Syntax);
     }
 
     use crate::filter::test_rng::Rng;

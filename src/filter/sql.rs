@@ -12,6 +12,7 @@
 
 use rusqlite::types::Value;
 
+use super::alias::{Alias, alias};
 use super::eval::{SpanTest, TimeSpan, numeric_literal, parse_time};
 use super::{CmpOp, Expr, Literal};
 
@@ -54,6 +55,13 @@ fn column(key: &str) -> Option<(Kind, &'static str)> {
     })
 }
 
+/// Whether `key` is read from a column of every activity (so is never
+/// missing): the columns above, and `start_time`, which date comparisons
+/// read from its column.
+pub(super) fn column_key(key: &str) -> bool {
+    column(key).is_some() || key == "start_time"
+}
+
 /// The importer's three date shapes (see `eval::parse_time`), as GLOBs.
 const DATE_GLOBS: [&str; 3] = [
     "[1-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]",
@@ -86,7 +94,7 @@ fn number_in_text(v: &str) -> String {
 
 /// A JSON path naming `key` literally: quoted, so `.` and `[` are plain
 /// characters, with `\`, `"` and control characters escaped inside.
-fn json_path(key: &str) -> String {
+pub(super) fn json_path(key: &str) -> String {
     let mut path = String::from("$.\"");
     for c in key.chars() {
         match c {
@@ -104,6 +112,11 @@ struct Writer {
     first: usize,
 }
 
+/// A test of a value of some kind, given as SQL; `None` when the kind
+/// cannot meet the literal (see [`Writer::by_kind`]). `dyn` because
+/// `by_kind` passes it on to itself for aliases.
+type Branch<'a> = dyn FnMut(&mut Writer, Kind, &str) -> Option<String> + 'a;
+
 impl Writer {
     fn bind(&mut self, v: impl Into<Value>) -> String {
         self.params.push(v.into());
@@ -120,7 +133,7 @@ impl Writer {
                     .collect();
                 group(each, " OR ", "0")
             }
-            Expr::Like { key, pattern } => self.by_kind(key, |w, kind, v| {
+            Expr::Like { key, pattern } => self.by_kind(key, &mut |w, kind, v| {
                 (kind == Kind::Text).then(|| format!("{v} LIKE {}", w.bind(pattern.clone())))
             }),
             Expr::Has(key) => self.has(key),
@@ -144,7 +157,7 @@ impl Writer {
         {
             return self.span("a.start_time", op, span);
         }
-        self.by_kind(key, |w, kind, v| w.branch(kind, v, op, lit))
+        self.by_kind(key, &mut |w, kind, v| w.branch(kind, v, op, lit))
     }
 
     /// `v op lit` for a value `v` of `kind`, or `None` when they cannot meet.
@@ -188,14 +201,38 @@ impl Writer {
     /// column's one kind, or each JSON type in a `CASE`. Every literal has a
     /// branch of its own kind, so the `CASE` is never empty and the bound
     /// path is always used.
-    fn by_kind(
-        &mut self,
-        key: &str,
-        mut branch: impl FnMut(&mut Self, Kind, &str) -> Option<String>,
-    ) -> String {
+    fn by_kind(&mut self, key: &str, branch: &mut Branch<'_>) -> String {
         if let Some((kind, col)) = column(key) {
             return branch(self, kind, col).unwrap_or_else(|| "NULL".to_string());
         }
+        if let Some(alias) = alias(key) {
+            let own = self.by_json_type(key, branch);
+            let stands_for = match alias {
+                Alias::Key(other) => self.by_kind(other, branch),
+                Alias::Number { stored, scale, per } => {
+                    let path = self.bind(json_path(stored));
+                    let value =
+                        format!("round(json_extract(a.properties, {path}) * {scale:?}) / {per:?}");
+                    let then = branch(self, Kind::Number, &value).unwrap_or_else(|| "NULL".into());
+                    format!(
+                        "CASE WHEN json_type(a.properties, {path}) IN ('integer', 'real') THEN {then} END"
+                    )
+                }
+            };
+            return self.unless_present(key, own, stands_for);
+        }
+        self.by_json_type(key, branch)
+    }
+
+    /// `own` where the activity has `key` itself, else `alias` (the
+    /// precedence `alias.rs` describes).
+    fn unless_present(&mut self, key: &str, own: String, alias: String) -> String {
+        let path = self.bind(json_path(key));
+        format!("CASE WHEN json_type(a.properties, {path}) IS NULL THEN {alias} ELSE {own} END")
+    }
+
+    /// [`Writer::by_kind`] for a key of the properties JSON.
+    fn by_json_type(&mut self, key: &str, branch: &mut Branch<'_>) -> String {
         let path = self.bind(json_path(key));
         let value = format!("json_extract(a.properties, {path})");
         let whens: Vec<String> = JSON_TYPES
@@ -212,14 +249,26 @@ impl Writer {
     }
 
     fn has(&mut self, key: &str) -> String {
-        match column(key) {
-            Some((Kind::Text, col)) => format!("{col} IS NOT NULL"),
+        let own = |w: &mut Self, key: &str| {
+            let path = w.bind(json_path(key));
+            format!("coalesce(json_type(a.properties, {path}), 'null') <> 'null'")
+        };
+        match (column(key), alias(key)) {
+            (Some((Kind::Text, col)), _) => format!("{col} IS NOT NULL"),
             // id and distance_m are NOT NULL.
-            Some(_) => "1".to_string(),
-            None => {
-                let path = self.bind(json_path(key));
-                format!("coalesce(json_type(a.properties, {path}), 'null') <> 'null'")
+            (Some(_), _) => "1".to_string(),
+            (None, Some(alias)) => {
+                let stands_for = match alias {
+                    Alias::Key(other) => self.has(other),
+                    Alias::Number { stored, .. } => {
+                        let path = self.bind(json_path(stored));
+                        format!("json_type(a.properties, {path}) IN ('integer', 'real')")
+                    }
+                };
+                let own = own(self, key);
+                self.unless_present(key, own, stands_for)
             }
+            (None, None) => own(self, key),
         }
     }
 }
@@ -229,8 +278,21 @@ fn group(terms: Vec<String>, sep: &str, empty: &str) -> String {
     match terms.len() {
         0 => empty.to_string(),
         1 => terms.concat(),
-        _ => format!("({})", terms.join(sep)),
+        _ => balanced(&terms, sep),
     }
+}
+
+/// SQLite parses `a OR b OR c ...` into a tree as deep as the list is long
+/// and refuses trees deeper than 1000 ("Expression tree is too large"): a
+/// filter of 1,000 conditions failed so. Halving long lists keeps the depth
+/// near log2 of the length; short ones stay flat and readable.
+fn balanced(terms: &[String], sep: &str) -> String {
+    const FLAT: usize = 8;
+    if terms.len() <= FLAT {
+        return format!("({})", terms.join(sep));
+    }
+    let (a, b) = terms.split_at(terms.len() / 2);
+    format!("({}{sep}{})", balanced(a, sep), balanced(b, sep))
 }
 
 #[cfg(test)]
@@ -420,7 +482,9 @@ mod tests {
                 json!({
                 "Activity Gear": "Bianchi", "Elapsed Time": 7200, "Commute": false,
                 "Max Heart Rate": "172", "elevation_gain_m": 640.5,
-                "Activity Date": "May 1, 2024, 7:12:03 AM"}),
+                "Activity Date": "May 1, 2024, 7:12:03 AM",
+                "elapsed_s": 7200.4, "moving_s": 6900, "avg_speed_kmh": 27.36,
+                "max_speed_kmh": 55.05, "elevation_min_m": -2.5, "elevation_max_m": 120.5}),
             ),
             row(
                 d("2024-05-01T19:00:00.250Z"),
@@ -428,7 +492,8 @@ mod tests {
                 d("Evening Ride"),
                 50000.4,
                 json!({
-                "Activity Gear": "Gravel bike", "Commute": true, "Elapsed Time": "3600"}),
+                "Activity Gear": "Gravel bike", "Commute": true, "Elapsed Time": "3600",
+                "max_speed_kmh": "fast", "elapsed_s": 3600}),
             ),
             row(
                 d("2024-04-30T23:59:59.999Z"),
@@ -436,7 +501,8 @@ mod tests {
                 d("Morning Run"),
                 10012.0,
                 json!({
-                "Max Heart Rate": 181, "weird \"key\"": "q", "back\\slash": 1}),
+                "Max Heart Rate": 181, "weird \"key\"": "q", "back\\slash": 1,
+                "total_distance": 5, "avg_speed_kmh": 10.0}),
             ),
             row(
                 d("2024-05-02T00:00:00Z"),
@@ -451,7 +517,7 @@ mod tests {
                 d("2024-05-01"),
                 15000.0,
                 json!({
-                "a.b": "dot", "g[0]": "bracket"}),
+                "a.b": "dot", "g[0]": "bracket", "name": "Hike name", "moving_s": null}),
             ),
             row(
                 None,
@@ -731,6 +797,78 @@ mod tests {
         }
     }
 
+    #[test]
+    fn hotpots_names_read_ours_in_hotpots_units() {
+        let db = database();
+        let expected: &[(&str, &[i64])] = &[
+            ("total_distance = 52346", &[1]),
+            (
+                "total_distance >= 50000 && total_distance < 50001",
+                &[2, 20],
+            ),
+            // A property of that very name wins, as in hotpot.
+            ("total_distance = 5", &[3]),
+            ("total_distance = 10012", &[]),
+            ("name = \"Morning Ride\"", &[1]),
+            ("name like 'morning%'", &[1, 3, 8]),
+            ("name = \"Hike name\" || name = \"2024-05-01\"", &[5]),
+            ("elapsed_time = 7200 || elapsed_time = 3600", &[1, 2]),
+            ("average_speed = 27.4", &[1]),
+            ("average_speed < 20", &[3]),
+            ("min_elevation = -3 && max_elevation = 121", &[1]),
+            ("elevation_gain > 600", &[1, 13]),
+            ("has? max_speed", &[1]),
+            ("has? moving_time", &[1]),
+            (
+                "has? name",
+                &[
+                    1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 20,
+                ],
+            ),
+            ("max_speed in [55.1, \"55\"]", &[1]),
+        ];
+        for (filter, ids) in expected {
+            let f = Filter::parse(filter).unwrap();
+            assert_eq!(agreed(&db, &f), *ids, "{filter}");
+        }
+    }
+
+    /// The largest filter the parser lets through runs in SQLite: as many
+    /// conditions of the costliest kinds as allowed, nested as deep as
+    /// allowed. Before the SQL was balanced, a flat list of 1,000 failed
+    /// with "Expression tree is too large (maximum depth 1000)".
+    #[test]
+    fn filters_at_the_size_limits_run_in_sqlite() {
+        use super::super::limits::{MAX_CONDITIONS, MAX_DEPTH, MAX_IN_VALUES};
+        let db = database();
+        let costly = [
+            "!(\"Activity Date\" >= 2024-01-01)",
+            "!(average_speed = \"25\")",
+            "name like 'x%'",
+            "has? max_speed",
+        ];
+        let nest = MAX_DEPTH - 2; // `!(` takes two levels
+        let wide: Vec<&str> = costly
+            .iter()
+            .cycle()
+            .take(MAX_CONDITIONS - nest)
+            .copied()
+            .collect();
+        let mut text = wide.join(" || ");
+        for i in 0..nest {
+            let op = if i % 2 == 0 { "&&" } else { "||" };
+            text = format!("total_distance > {i} {op} ({text})");
+        }
+        let f = Filter::parse(&text).unwrap();
+        let (_, params) = f.to_sql();
+        assert!(params.len() > 3000, "{} parameters", params.len());
+        agreed(&db, &f);
+
+        let values: Vec<String> = (0..MAX_IN_VALUES).map(|i| format!("\"{i}\"")).collect();
+        let list = format!("\"Max Heart Rate\" in [{}]", values.join(", "));
+        assert_eq!(agreed(&db, &Filter::parse(&list).unwrap()), [1, 3, 16]);
+    }
+
     /// Random filters over the test table's keys and values.
     #[test]
     fn sql_and_eval_agree_on_random_filters() {
@@ -764,6 +902,13 @@ mod tests {
             "null_only",
             "missing",
             "a.b",
+            "name",
+            "total_distance",
+            "elapsed_time",
+            "average_speed",
+            "max_speed",
+            "min_elevation",
+            "moving_time",
         ];
         let key = KEYS[rng.below(KEYS.len())].to_string();
         match rng.below(if depth == 0 { 4 } else { 7 }) {

@@ -26,7 +26,8 @@ pub fn parse_gpx(bytes: &[u8]) -> Result<Parsed, ParseError> {
     let kind = gpx.kind();
     let invalid = gpx.points.invalid(kind);
     let reason = gpx.empty_reason();
-    walk.finish(gpx.into_activities(kind), invalid, reason)
+    let times = gpx.points.time_warning();
+    walk.finish(gpx.into_activities(kind), invalid, times, reason)
 }
 
 #[derive(Default)]
@@ -178,7 +179,7 @@ impl Handler for Gpx {
                 if let Some(point) = self.points.point() {
                     match name {
                         "ele" => point.ele = xml::parse_number(text),
-                        _ => point.time = parse_timestamp(text),
+                        _ => point.set_time(text),
                     }
                 }
             }
@@ -426,7 +427,10 @@ mod tests {
         assert_eq!(pts, [(10.5, -20.0, None, None), (10.0, 2.0, None, None)]);
         assert_eq!(
             parsed.warnings,
-            ["4 points with invalid coordinates skipped"]
+            [
+                "4 points with invalid coordinates skipped",
+                "1 point kept without a time (its time does not parse)"
+            ]
         );
 
         let all_bad = gpx(
@@ -550,5 +554,31 @@ mod tests {
     #[test]
     fn throughput() {
         support::throughput("gpx", parse_gpx);
+    }
+
+    #[test]
+    fn character_references_in_attributes_are_read() {
+        let doc = gpx(
+            r#"<trk><trkseg><trkpt lat="&#53;&#50;.5" lon="&#x31;3.4"/><trkpt lat=" 52.6 " lon="13&#46;5"/></trkseg></trk>"#,
+        );
+        let parsed = parse(&doc);
+        let p: Vec<(f64, f64)> = parsed.activities[0]
+            .points()
+            .map(|p| (p.lat, p.lon))
+            .collect();
+        assert_eq!(p, vec![(52.5, 13.4), (52.6, 13.5)]);
+    }
+
+    #[test]
+    fn unreadable_times_are_counted() {
+        let doc = gpx(
+            r#"<trk><trkseg><trkpt lat="1" lon="1"><time>yesterday</time></trkpt><trkpt lat="1" lon="2"><time>2013-13-45T99:00:00Z</time></trkpt><trkpt lat="1" lon="3"><time>2013-01-01T12:00:00Z</time></trkpt></trkseg></trk>"#,
+        );
+        let parsed = parse(&doc);
+        assert_eq!(
+            parsed.warnings,
+            vec!["2 points kept without a time (their times do not parse)"]
+        );
+        assert_eq!(parsed.activities[0].num_points(), 3);
     }
 }

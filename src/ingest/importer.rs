@@ -11,7 +11,7 @@
 //! ids and the same dedup decisions.
 
 use super::types::{Parsed, ParsedActivity};
-use super::{activity, parse_bytes, walk};
+use super::{activity, clock, jumps, parse_bytes, walk};
 use crate::store::{InsertOutcome, NewActivity, SourceFile, Store, StoreError};
 use indicatif::ProgressBar;
 use rayon::prelude::*;
@@ -50,6 +50,9 @@ pub struct ImportReport {
     pub files: Vec<FileSummary>,
     /// Every activity this import stored, in id order.
     pub added: Vec<AddedActivity>,
+    /// The stored activities that inputs turned out to duplicate (sync
+    /// links a service's activity to the one already stored).
+    pub duplicate_of: Vec<i64>,
 }
 
 /// One successfully read file's contribution.
@@ -257,12 +260,18 @@ fn parse_prepare(
         .map_err(|e| e.to_string())
 }
 
-/// The steps every source shares between parsing and storing.
+/// The steps every source shares between parsing and storing: impossible
+/// times and jumps out, ends trimmed, rows built.
 fn prepare(
     source: &str,
     mut parsed: Parsed,
     trim_m: Option<f64>,
 ) -> (Vec<NewActivity>, Vec<String>) {
+    for a in &mut parsed.activities {
+        // Times first: the jump check trusts the times that are left.
+        parsed.warnings.extend(clock::clear_impossible_times(a));
+        parsed.warnings.extend(jumps::clean(a).warning());
+    }
     if let Some(m) = trim_m {
         // Trimming happens before anything is stored: the cut-off ends never
         // reach the database.
@@ -361,7 +370,10 @@ fn commit(
                         bounds: a.bbox,
                     });
                 }
-                InsertOutcome::Duplicate { .. } => summary.duplicates += 1,
+                InsertOutcome::Duplicate { id, .. } => {
+                    summary.duplicates += 1;
+                    report.duplicate_of.push(*id);
+                }
             }
         }
         report.activities_added += summary.added;

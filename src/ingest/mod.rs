@@ -5,10 +5,12 @@
 //! one way into the store, and [`walk`], which finds and reads files.
 
 pub mod activity;
+mod clock;
 pub mod fit;
 pub mod gpx;
 pub mod importer;
 pub mod join;
+mod jumps;
 pub mod stats;
 pub mod tcx;
 pub mod time;
@@ -78,7 +80,11 @@ pub fn sniff(name: &str, bytes: &[u8]) -> Result<Format, ParseError> {
     if let Some(what) = foreign_format(bytes) {
         return Err(ParseError::Unsupported(what.into()));
     }
-    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]);
+    let head = &bytes[..bytes.len().min(4096)];
+    let head = match xml::utf16(head) {
+        Some((encoding, bom)) => encoding.decode_without_bom_handling(&head[bom..]).0,
+        None => String::from_utf8_lossy(head),
+    };
     if head.contains("<TrainingCenterDatabase") {
         return Ok(Format::Tcx);
     }

@@ -25,7 +25,8 @@ pub fn parse_tcx(bytes: &[u8]) -> Result<Parsed, ParseError> {
     let walk = xml::read(bytes, &TCX, &mut tcx)?;
     let invalid = tcx.points.invalid(ActivityKind::Track) + tcx.points.invalid(ActivityKind::Route);
     let reason = tcx.empty_reason();
-    walk.finish(tcx.points.finish(), invalid, reason)
+    let times = tcx.points.time_warning();
+    walk.finish(tcx.points.finish(), invalid, times, reason)
 }
 
 #[derive(Default)]
@@ -136,7 +137,7 @@ impl Handler for Tcx {
                     "LatitudeDegrees" => point.lat = number().unwrap_or(f64::NAN),
                     "LongitudeDegrees" => point.lon = number().unwrap_or(f64::NAN),
                     "AltitudeMeters" => point.ele = number(),
-                    _ => point.time = parse_timestamp(text),
+                    _ => point.set_time(text),
                 }
             }
             "Id" if self.in_activity(depth) => {

@@ -19,6 +19,7 @@
 use std::borrow::Cow;
 
 use quick_xml::Reader;
+use quick_xml::XmlVersion;
 use quick_xml::escape::resolve_xml_entity;
 use quick_xml::events::{BytesRef, BytesStart, Event};
 
@@ -81,6 +82,7 @@ impl Walk {
         self,
         activities: Vec<ParsedActivity>,
         invalid_points: usize,
+        time_warning: Option<String>,
         empty_reason: String,
     ) -> Result<Parsed, ParseError> {
         let points: usize = activities.iter().map(ParsedActivity::num_points).sum();
@@ -106,6 +108,7 @@ impl Walk {
                 count(invalid_points, "point")
             ));
         }
+        warnings.extend(time_warning);
         warnings.extend(self.warnings);
         Ok(Parsed {
             activities,
@@ -130,25 +133,65 @@ const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// The document as UTF-8 (quick-xml reads nothing else), plus how many
 /// leading bytes were dropped, so that byte positions in messages still
-/// point into the file.
+/// point into the file (into the UTF-8 text, for UTF-16 files).
+///
+/// Decoding is `encoding_rs` (the WHATWG encoding standard, as browsers
+/// do): UTF-16 by its byte order mark or its `<` (Windows tools write it),
+/// UTF-8, and any ASCII-compatible encoding the XML declaration names.
 fn decode<'a>(
     bytes: &'a [u8],
     warnings: &mut Vec<String>,
 ) -> Result<(Cow<'a, str>, u64), ParseError> {
+    if let Some((encoding, bom)) = utf16(bytes) {
+        let (text, malformed) = encoding.decode_without_bom_handling(&bytes[bom..]);
+        check_starts_like_xml(text.as_bytes())?;
+        if malformed {
+            warnings.push(format!(
+                "text is not valid {}; undecodable bytes replaced",
+                encoding.name()
+            ));
+        }
+        return Ok((Cow::Owned(text.into_owned()), bom as u64));
+    }
     let body = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
     let base = (bytes.len() - body.len()) as u64;
     check_starts_like_xml(body)?;
-    // Valid UTF-8 is taken as such even when a Latin-1 encoding is declared:
+    // Valid UTF-8 is taken as such even when another encoding is declared:
     // real Latin-1 text with accents is almost never valid UTF-8, so such a
     // file is UTF-8 with a wrong declaration.
     if let Ok(text) = std::str::from_utf8(body) {
         return Ok((Cow::Borrowed(text), base));
     }
-    if declared_encoding(body).is_some_and(is_windows_1252_label) {
-        return Ok((Cow::Owned(decode_windows_1252(body)), base));
+    // An ASCII-compatible declared encoding; "ISO-8859-1" decodes as
+    // Windows-1252, as the standard says: files that say Latin-1 often hold
+    // Windows-1252 punctuation, and for every other byte the two agree.
+    let declared = declared_encoding(body)
+        .and_then(encoding_rs::Encoding::for_label)
+        .filter(|e| e.is_ascii_compatible() && *e != encoding_rs::UTF_8);
+    if let Some(encoding) = declared {
+        let (text, malformed) = encoding.decode_without_bom_handling(body);
+        if malformed {
+            warnings.push(format!(
+                "text is not valid {}; undecodable bytes replaced",
+                encoding.name()
+            ));
+        }
+        return Ok((Cow::Owned(text.into_owned()), base));
     }
     warnings.push("text is not valid UTF-8; undecodable bytes replaced".to_string());
     Ok((String::from_utf8_lossy(body), base))
+}
+
+/// UTF-16 by byte order mark, or by a first `<` with a zero byte beside it,
+/// and the length of the mark.
+pub(super) fn utf16(bytes: &[u8]) -> Option<(&'static encoding_rs::Encoding, usize)> {
+    match bytes {
+        [0xFF, 0xFE, ..] => Some((encoding_rs::UTF_16LE, 2)),
+        [0xFE, 0xFF, ..] => Some((encoding_rs::UTF_16BE, 2)),
+        [b'<', 0, ..] => Some((encoding_rs::UTF_16LE, 0)),
+        [0, b'<', ..] => Some((encoding_rs::UTF_16BE, 0)),
+        _ => None,
+    }
 }
 
 /// Rejects binary files (archives, images, compressed data) before any
@@ -158,9 +201,6 @@ fn check_starts_like_xml(body: &[u8]) -> Result<(), ParseError> {
     match first.map(|i| &body[i..]) {
         Some([b'<', ..]) => Ok(()),
         None => Err(ParseError::Unsupported("empty document".to_string())),
-        Some([0xFF, 0xFE, ..] | [0xFE, 0xFF, ..]) => Err(ParseError::Unsupported(
-            "UTF-16 XML is not supported".to_string(),
-        )),
         Some(rest) => {
             let head: Vec<String> = rest.iter().take(4).map(|b| format!("{b:02X}")).collect();
             Err(ParseError::Unsupported(format!(
@@ -182,39 +222,6 @@ fn declared_encoding(body: &[u8]) -> Option<&[u8]> {
         .trim_ascii_start();
     let (&quote, value) = after_eq.split_first()?;
     value.split(|&b| b == quote).next()
-}
-
-/// Labels decoded as Windows-1252, which is what the WHATWG encoding
-/// standard does for ISO-8859-1 too: files that say Latin-1 often contain
-/// Windows-1252 punctuation, and for every other byte the two agree.
-fn is_windows_1252_label(label: &[u8]) -> bool {
-    const LABELS: [&[u8]; 8] = [
-        b"iso-8859-1",
-        b"iso8859-1",
-        b"iso_8859-1",
-        b"latin1",
-        b"latin-1",
-        b"l1",
-        b"windows-1252",
-        b"cp1252",
-    ];
-    LABELS.iter().any(|l| l.eq_ignore_ascii_case(label))
-}
-
-fn decode_windows_1252(body: &[u8]) -> String {
-    // 0x80..=0x9F; the five bytes Windows-1252 leaves undefined map to the
-    // C1 controls, as in Latin-1.
-    const HIGH: [char; 32] = [
-        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8D}', 'Ž',
-        '\u{8F}', '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9D}',
-        'ž', 'Ÿ',
-    ];
-    body.iter()
-        .map(|&b| match b {
-            0x80..=0x9F => HIGH[usize::from(b - 0x80)],
-            _ => char::from(b),
-        })
-        .collect()
 }
 
 // ---------------------------------------------------------------------------
@@ -524,13 +531,20 @@ pub(super) fn attribute<'t>(tag: &'t BytesStart<'_>, name: &str) -> Option<Cow<'
         .map(|(_, value)| value)
 }
 
-/// Every readable attribute as (local name, raw value).
+/// Every readable attribute as (local name, value), with character and
+/// entity references resolved (`lat="&#53;&#50;.5"` is 52.5). A value with a
+/// reference that does not resolve is kept as written.
 pub(super) fn attributes<'t>(
     tag: &'t BytesStart<'_>,
 ) -> impl Iterator<Item = (&'t str, Cow<'t, str>)> {
     let mut attrs = tag.html_attributes();
     attrs.with_checks(false);
-    attrs.flatten().map(|a| (local(a.key.0), a.value))
+    attrs.flatten().map(|a| {
+        let value = a
+            .normalized_value(XmlVersion::Implicit1_0)
+            .unwrap_or_else(|_| a.value.clone());
+        (local(a.key.0), value)
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -546,6 +560,17 @@ pub(super) struct PendingPoint {
     /// (indoor, paused) are skipped silently; a position that is present but
     /// unusable is counted as invalid.
     pub has_position: bool,
+    /// The file gave a time that does not parse.
+    pub unreadable_time: bool,
+}
+
+impl PendingPoint {
+    /// Sets the time from a `<time>`/`<Time>` text; one that does not parse
+    /// leaves no time and is counted.
+    pub(super) fn set_time(&mut self, text: &str) {
+        self.time = super::time::parse_timestamp(text);
+        self.unreadable_time = self.time.is_none() && !text.trim().is_empty();
+    }
 }
 
 /// Builds activities from the parser's begin/end calls. Ending an outer
@@ -559,6 +584,8 @@ pub(super) struct Collector {
     point: Option<PendingPoint>,
     /// Points with unusable coordinates, by kind (track, route).
     invalid: [usize; 2],
+    /// Kept points whose time did not parse.
+    unreadable_times: usize,
 }
 
 impl Collector {
@@ -601,6 +628,7 @@ impl Collector {
             ele: None,
             time: None,
             has_position: false,
+            unreadable_time: false,
         })
     }
 
@@ -614,6 +642,7 @@ impl Collector {
             return;
         }
         if Point::is_valid_position(p.lat, p.lon) {
+            self.unreadable_times += usize::from(p.unreadable_time);
             self.segment.push(Point {
                 lat: p.lat,
                 lon: p.lon,
@@ -628,6 +657,19 @@ impl Collector {
 
     pub(super) fn invalid(&self, kind: ActivityKind) -> usize {
         self.invalid[kind_index(kind)]
+    }
+
+    /// A warning when kept points had times that do not parse.
+    pub(super) fn time_warning(&self) -> Option<String> {
+        let whose = match self.unreadable_times {
+            0 => return None,
+            1 => "its time does not parse",
+            _ => "their times do not parse",
+        };
+        Some(format!(
+            "{} kept without a time ({whose})",
+            count(self.unreadable_times, "point")
+        ))
     }
 
     /// Every activity with at least one point, in file order.

@@ -52,6 +52,43 @@ pub const PALETTES: &[(&str, &str, &str)] = &[
         "1:00000050;5:000000a0;20:000000ff",
         "black lines for print on white",
     ),
+    // erik/hotpot's palettes, its stops exactly (src/raster.rs), so that its
+    // users' `?color=` URLs draw the same. Its counts are line passes per
+    // pixel, as ours.
+    (
+        "pinkish",
+        "1:ffb1ff7f;10:ffb1ffff;50:ffffffff",
+        "hotpot's pink to white",
+    ),
+    (
+        "blue-red",
+        "1:3f5efbff;10:fc466bff;50:ffffffff",
+        "hotpot's blue to red to white",
+    ),
+    (
+        "red",
+        "1:b20a2cff;10:fffbd5ff;50:ffffffff",
+        "hotpot's red to cream to white",
+    ),
+    (
+        "orange",
+        "1:fc4a1aff;10:f7b733ff;50:fdedceff",
+        "hotpot's orange to amber to cream",
+    ),
+    // local-heatmap-tile-server's ramps (app/renderer.py). Its ramp runs over
+    // t = ln(1 + count) / ln(1 + cap) with cap 10 at zoom 12-14, and alpha
+    // is min(1, 3t); its breakpoints t = .05 .15 .3 1/3 .5 .75 1 are here
+    // the counts 11^t - 1 = 0.13 0.43 1.05 1.22 2.32 5.04 10.
+    (
+        "warm",
+        "0.13:28050026;0.43:500f0073;1.05:a01e00e6;1.22:aa2400ff;2.32:dc4605ff;5.04:ff7814ff;10:c83c05ff",
+        "local-heatmap-tile-server's dark red to orange",
+    ),
+    (
+        "cool",
+        "0.13:00052826;0.43:000f5073;1.05:0028a0e6;1.22:012eaaff;2.32:0a50dcff;5.04:1e8cffff;10:0a3cc8ff",
+        "local-heatmap-tile-server's navy to sky blue",
+    ),
 ];
 
 pub const DEFAULT_PALETTE: &str = "hot";
@@ -59,45 +96,41 @@ pub const DEFAULT_PALETTE: &str = "hot";
 impl Gradient {
     /// Parses `1:f00;10:ff0;50:fff`; colours as `RGB`, `RRGGBB` or
     /// `RRGGBBAA`, with or without `#`.
-    pub fn parse(s: &str) -> Result<Gradient, String> {
+    pub fn parse(s: &str) -> Result<Gradient, GradientError> {
         let mut stops = Vec::new();
         for part in s.split(';').map(str::trim).filter(|p| !p.is_empty()) {
-            let (count, color) = part.split_once(':').ok_or_else(|| {
-                format!("stop {part:?} should look like COUNT:COLOR, e.g. 10:ff0")
-            })?;
+            let stop = || part.to_string();
+            let (count, color) = part
+                .split_once(':')
+                .ok_or_else(|| GradientError::Syntax(stop()))?;
             let count: f32 = count
                 .trim()
                 .parse()
-                .map_err(|_| format!("stop {part:?}: {:?} is not a number", count.trim()))?;
+                .map_err(|_| GradientError::Count(stop(), count.trim().to_string()))?;
             if !count.is_finite() || count <= 0.0 {
-                return Err(format!("stop {part:?}: the visit count must be above 0"));
+                return Err(GradientError::NotPositive(stop()));
             }
-            let color = parse_color(color).map_err(|e| format!("stop {part:?}: {e}"))?;
+            let color = parse_color(color).map_err(|e| GradientError::Color(stop(), e))?;
             if let Some(&(prev, _)) = stops.last()
                 && count <= prev
             {
-                return Err(format!(
-                    "stop {part:?}: counts must increase ({count} after {prev})"
-                ));
+                return Err(GradientError::NotIncreasing(stop(), count, prev));
             }
             stops.push((count, color));
         }
         if stops.is_empty() {
-            return Err("a gradient needs at least one stop, e.g. 1:f00;10:ff0;50:fff".into());
+            return Err(GradientError::Empty);
         }
         Ok(Gradient { stops })
     }
 
-    pub fn palette(name: &str) -> Result<Gradient, String> {
+    pub fn palette(name: &str) -> Result<Gradient, GradientError> {
         let (_, g, _) = PALETTES
             .iter()
             .find(|(n, _, _)| n.eq_ignore_ascii_case(name))
             .ok_or_else(|| {
                 let names: Vec<_> = PALETTES.iter().map(|p| p.0).collect();
-                format!(
-                    "unknown palette {name:?}; choose one of {}",
-                    names.join(", ")
-                )
+                GradientError::UnknownPalette(name.to_string(), names.join(", "))
             })?;
         Gradient::parse(g)
     }
@@ -130,15 +163,43 @@ impl Gradient {
     }
 }
 
+/// Why a gradient or palette name was refused; the message names the stop.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum GradientError {
+    #[error("stop {0:?} should look like COUNT:COLOR, e.g. 10:ff0")]
+    Syntax(String),
+    #[error("stop {0:?}: {1:?} is not a number")]
+    Count(String, String),
+    #[error("stop {0:?}: the visit count must be above 0")]
+    NotPositive(String),
+    #[error("stop {0:?}: {1}")]
+    Color(String, ColorError),
+    #[error("stop {0:?}: counts must increase ({1} after {2})")]
+    NotIncreasing(String, f32, f32),
+    #[error("a gradient needs at least one stop, e.g. 1:f00;10:ff0;50:fff")]
+    Empty,
+    #[error("unknown palette {0:?}; choose one of {1}")]
+    UnknownPalette(String, String),
+}
+
+/// Why a colour was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ColorError {
+    #[error("{0:?} is not a hex colour")]
+    NotHex(String),
+    #[error("{0:?} should be RGB, RRGGBB or RRGGBBAA hex")]
+    Length(String),
+}
+
 /// `RGB`, `RRGGBB` or `RRGGBBAA` hex, optional `#`.
-pub fn parse_color(s: &str) -> Result<[u8; 4], String> {
+pub fn parse_color(s: &str) -> Result<[u8; 4], ColorError> {
     let hex = s.trim().trim_start_matches('#');
     let digits: Option<Vec<u8>> = hex
         .chars()
         .map(|c| c.to_digit(16).map(|d| d as u8))
         .collect();
     let Some(d) = digits else {
-        return Err(format!("{s:?} is not a hex colour"));
+        return Err(ColorError::NotHex(s.to_string()));
     };
     match d.len() {
         3 => Ok([d[0] * 17, d[1] * 17, d[2] * 17, 255]),
@@ -149,7 +210,7 @@ pub fn parse_color(s: &str) -> Result<[u8; 4], String> {
             }
             Ok(c)
         }
-        _ => Err(format!("{s:?} should be RGB, RRGGBB or RRGGBBAA hex")),
+        _ => Err(ColorError::Length(s.to_string())),
     }
 }
 
@@ -259,26 +320,45 @@ mod tests {
         assert!(
             Gradient::parse("")
                 .unwrap_err()
+                .to_string()
                 .contains("at least one stop")
         );
         assert!(
             Gradient::parse("1:f00;1:ff0")
                 .unwrap_err()
+                .to_string()
                 .contains("increase")
         );
         assert!(
             Gradient::parse("x:f00")
                 .unwrap_err()
+                .to_string()
                 .contains("not a number")
         );
-        assert!(Gradient::parse("1:ggg").unwrap_err().contains("hex"));
-        assert!(Gradient::parse("1:ff00").unwrap_err().contains("RRGGBB"));
+        assert!(
+            Gradient::parse("1:ggg")
+                .unwrap_err()
+                .to_string()
+                .contains("hex")
+        );
+        assert!(
+            Gradient::parse("1:ff00")
+                .unwrap_err()
+                .to_string()
+                .contains("RRGGBB")
+        );
         assert!(
             Gradient::parse("1-f00")
                 .unwrap_err()
+                .to_string()
                 .contains("COUNT:COLOR")
         );
-        assert!(Gradient::palette("nope").unwrap_err().contains("hot"));
+        assert!(
+            Gradient::palette("nope")
+                .unwrap_err()
+                .to_string()
+                .contains("hot")
+        );
     }
 
     #[test]
@@ -288,6 +368,51 @@ mod tests {
             assert_eq!(cm.lut[0][3], 0, "{name}");
             assert_eq!(cm.index(0), 0);
             assert!(cm.lut[255][3] > 0);
+        }
+    }
+
+    #[test]
+    fn hotpot_palettes_have_hotpots_stops() {
+        let stops = |name| Gradient::palette(name).unwrap().stops;
+        assert_eq!(
+            stops("pinkish"),
+            [
+                (1.0, [0xff, 0xb1, 0xff, 0x7f]),
+                (10.0, [0xff, 0xb1, 0xff, 0xff]),
+                (50.0, [0xff; 4])
+            ]
+        );
+        assert_eq!(stops("Blue-Red")[1], (10.0, [0xfc, 0x46, 0x6b, 0xff]));
+        assert_eq!(stops("red")[0], (1.0, [0xb2, 0x0a, 0x2c, 0xff]));
+        assert_eq!(stops("orange")[2], (50.0, [0xfd, 0xed, 0xce, 0xff]));
+    }
+
+    /// The converted stops give local-heatmap-tile-server's colours where
+    /// its ramp has breakpoints (within rounding of the stop counts).
+    #[test]
+    fn warm_and_cool_follow_local_heatmap_tile_servers_ramps() {
+        let ramps: [(&str, [[u8; 3]; 4]); 2] = [
+            (
+                "warm",
+                [[80, 15, 0], [220, 70, 5], [255, 120, 20], [200, 60, 5]],
+            ),
+            (
+                "cool",
+                [[0, 15, 80], [10, 80, 220], [30, 140, 255], [10, 60, 200]],
+            ),
+        ];
+        for (name, colours) in ramps {
+            let g = Gradient::palette(name).unwrap();
+            for (t, want) in [0.15f32, 0.5, 0.75, 1.0].into_iter().zip(colours) {
+                let count = 11f32.powf(t) - 1.0;
+                let got = g.at(count);
+                for i in 0..3 {
+                    let diff = (got[i] as i32 - want[i] as i32).abs();
+                    assert!(diff <= 2, "{name} at t={t}: {got:?} vs {want:?}");
+                }
+                let alpha = (t * 3.0).min(1.0) * 255.0;
+                assert!((got[3] as f32 - alpha).abs() <= 2.0, "{name} t={t}");
+            }
         }
     }
 

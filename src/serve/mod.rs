@@ -12,6 +12,7 @@ pub mod page;
 pub mod routes;
 pub mod state;
 pub mod style;
+pub mod sync_routes;
 pub mod upload;
 pub mod worker;
 
@@ -41,6 +42,8 @@ pub struct ServeOptions {
     pub empty_204: bool,
     /// A PMTiles or MBTiles export to answer tiles from (`--tiles`).
     pub tiles: Option<PathBuf>,
+    /// Strava and intervals.icu (`SyncOptions::from_env` in the CLI).
+    pub sync: sync_routes::SyncOptions,
     /// Metres cut off the start and end of every uploaded activity.
     pub upload_trim_m: Option<f64>,
 }
@@ -50,7 +53,7 @@ pub enum ServeError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(
-        "uploads on a non-loopback address ({0}) need a token: set HOTPOT_UPLOAD_TOKEN, or serve without --upload"
+        "uploads and fetches on a non-loopback address ({0}) need a token: set HOTPOT_UPLOAD_TOKEN, or serve without --upload and --fetch"
     )]
     UploadWithoutToken(IpAddr),
     #[error("cannot listen on {addr}: {source}")]
@@ -111,8 +114,13 @@ pub fn app(
             "/upload",
             post(upload::upload).layer(DefaultBodyLimit::max(opts.max_upload_mb << 20)),
         )
-        .layer(middleware::from_fn(log_request))
-        .with_state(state.clone());
+        .with_state(state.clone())
+        .merge(sync_routes::router(sync_routes::SyncState::new(
+            &opts.db,
+            opts.sync.clone(),
+            opts.upload_token.clone(),
+        )))
+        .layer(middleware::from_fn(log_request));
     Ok((router, state))
 }
 
@@ -122,7 +130,8 @@ pub async fn serve(
     opts: ServeOptions,
     renderer: Box<dyn Renderer + Send>,
 ) -> Result<(), ServeError> {
-    if opts.uploads && opts.upload_token.is_none() && !addr.ip().is_loopback() {
+    if (opts.uploads || opts.sync.fetch) && opts.upload_token.is_none() && !addr.ip().is_loopback()
+    {
         return Err(ServeError::UploadWithoutToken(addr.ip()));
     }
     let (mut router, state) = app(&opts, renderer)?;

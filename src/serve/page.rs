@@ -23,6 +23,10 @@ pub async fn palettes() -> axum::Json<serde_json::Value> {
 pub async fn asset(Path(path): Path<String>) -> Response {
     let (body, kind): (&'static [u8], &str) = match path.as_str() {
         "map.js" => (include_bytes!("../../assets/map.js"), "text/javascript"),
+        "dashboard.js" => (
+            include_bytes!("../../assets/dashboard.js"),
+            "text/javascript",
+        ),
         "leaflet/leaflet.js" => (
             include_bytes!("../../assets/leaflet/leaflet.js"),
             "text/javascript",

@@ -6,6 +6,7 @@ use super::state::AppState;
 use crate::ingest::importer::{ImportOptions, ImportReport, Importer};
 use crate::store::Store;
 use crate::store::track::Track;
+use crate::text::cap;
 use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -135,8 +136,9 @@ fn import(
 /// name, so two uploaded files of the same name each get their own).
 fn outcome_of(report: &mut ImportReport, file: String) -> FileOutcome {
     let source = std::path::PathBuf::from(format!("{SOURCE_PREFIX}{file}"));
+    // JSON escapes control characters; the lengths are capped here.
     let mut out = FileOutcome {
-        file,
+        file: cap(&file).into_owned(),
         added: 0,
         duplicates: 0,
         points: 0,
@@ -144,7 +146,7 @@ fn outcome_of(report: &mut ImportReport, file: String) -> FileOutcome {
         error: None,
     };
     if let Some(i) = report.failed.iter().position(|(p, _)| *p == source) {
-        out.error = Some(report.failed.remove(i).1);
+        out.error = Some(cap(&report.failed.remove(i).1).into_owned());
     } else if let Some(i) = report.files.iter().position(|f| f.path == source) {
         let f = report.files.remove(i);
         (out.added, out.duplicates, out.points) = (f.added, f.duplicates, f.points);
@@ -153,7 +155,10 @@ fn outcome_of(report: &mut ImportReport, file: String) -> FileOutcome {
             .into_iter()
             .partition(|(p, _)| *p == source);
         report.warnings = rest;
-        out.warnings = mine.into_iter().map(|(_, w)| w).collect();
+        out.warnings = mine
+            .into_iter()
+            .map(|(_, w)| cap(&w).into_owned())
+            .collect();
     }
     out
 }

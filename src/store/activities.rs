@@ -432,7 +432,7 @@ fn ground_m(p: WorldPoint, q: WorldPoint) -> f64 {
     geo::haversine_m(lat1, lon1, lat2, lon2)
 }
 
-pub(super) fn bump_generation(tx: &Transaction) -> Result<()> {
+pub(crate) fn bump_generation(tx: &Transaction) -> Result<()> {
     tx.execute(
         "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'generation'",
         [],
@@ -446,7 +446,7 @@ fn file_name_key(path: &str) -> String {
     path.rsplit(['/', '\\']).next().unwrap_or(path).to_string()
 }
 
-pub(super) fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)

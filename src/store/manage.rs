@@ -71,6 +71,12 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// The keys `filter` names that no stored activity has, for a warning
+    /// (see [`Filter::unknown_keys`]).
+    pub fn unknown_keys(&self, filter: &Filter) -> Result<Vec<String>> {
+        Ok(filter.unknown_keys(&self.conn)?)
+    }
+
     /// Deletes activities by id (tracks and index entries go with them);
     /// returns how many existed.
     pub fn delete(&mut self, ids: &[i64]) -> Result<usize> {

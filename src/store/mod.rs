@@ -8,6 +8,7 @@ mod schema;
 pub use hotpot_model::track;
 
 pub use activities::{ActivityRow, InsertOutcome, NewActivity, SourceFile, SportSummary, Summary};
+pub(crate) use activities::{bump_generation, now_ms};
 pub use manage::PropertyKey;
 
 use rusqlite::{Connection, OpenFlags};
@@ -78,6 +79,12 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// For the sync module's own tables (tokens, event queue): it keeps
+    /// their SQL beside the code that uses them.
+    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
     }
 
     fn configure(&self) -> Result<()> {

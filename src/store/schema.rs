@@ -77,4 +77,52 @@ INSERT INTO source_files_v3 (path, size, mtime_ns, activities, imported_at)
 DROP TABLE source_files;
 ALTER TABLE source_files_v3 RENAME TO source_files;
 "#,
+    r#"
+-- Strava and intervals.icu (src/sync). IF NOT EXISTS: the lead may renumber
+-- this migration when merging, and a database that ran it under another
+-- number must not fail.
+CREATE TABLE IF NOT EXISTS strava_tokens (
+    athlete_id    INTEGER PRIMARY KEY,
+    access_token  TEXT NOT NULL,
+    refresh_token TEXT NOT NULL,
+    expires_at    INTEGER NOT NULL,   -- unix seconds
+    scope         TEXT,
+    updated_at    INTEGER NOT NULL
+);
+-- Webhook events, queued so that they survive a restart. Strava retries a
+-- delivery it thinks failed: the UNIQUE key makes the retry a no-op.
+CREATE TABLE IF NOT EXISTS strava_events (
+    id              INTEGER PRIMARY KEY,
+    subscription_id INTEGER,
+    owner_id        INTEGER NOT NULL,
+    object_type     TEXT NOT NULL,
+    object_id       INTEGER NOT NULL,
+    aspect_type     TEXT NOT NULL,
+    event_time      INTEGER NOT NULL,
+    updates         TEXT NOT NULL,    -- JSON object
+    received_at     INTEGER NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    state           TEXT NOT NULL DEFAULT 'queued',  -- queued, done, ignored, failed
+    result          TEXT,
+    processed_at    INTEGER,
+    UNIQUE (object_type, object_id, aspect_type, event_time)
+);
+CREATE INDEX IF NOT EXISTS strava_events_state ON strava_events(state, id);
+-- Which stored activity an activity of a service became (or why none).
+CREATE TABLE IF NOT EXISTS external_activities (
+    service     TEXT NOT NULL,        -- 'strava', 'intervals.icu'
+    external_id TEXT NOT NULL,
+    activity_id INTEGER REFERENCES activities(id) ON DELETE SET NULL,
+    status      TEXT NOT NULL,        -- imported, duplicate, skipped: why, deleted
+    updated_at  INTEGER NOT NULL,
+    PRIMARY KEY (service, external_id)
+);
+-- Backfill cursors, last fetch and last error per service, for resuming
+-- and for the dashboard.
+CREATE TABLE IF NOT EXISTS sync_state (
+    key        TEXT PRIMARY KEY,
+    value      TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+"#,
 ];

@@ -71,6 +71,7 @@ fn serve(db: &Path, tiles: Option<&Path>) -> Server {
         empty_204: false,
         tiles: None,
         upload_trim_m: None,
+        sync: Default::default(),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

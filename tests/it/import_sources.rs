@@ -241,3 +241,176 @@ fn files_read_before_the_byte_keys_are_still_known() {
     let again = import_dir(&mut Store::open(&db).unwrap(), &root);
     assert_eq!((again.files_unchanged, again.files_read), (1, 0));
 }
+
+/// Distance and warnings of `files` imported into a fresh store.
+fn import_files(name: &str, files: Vec<(String, Vec<u8>)>) -> (f64, Vec<String>) {
+    let dir = TempDir::new(name);
+    let mut store = Store::open(&dir.path().join("h.sqlite3")).unwrap();
+    let r = Importer::new(&mut store, ImportOptions::default())
+        .import_bytes(files)
+        .unwrap();
+    assert!(r.failed.is_empty(), "{r:?}");
+    let km = store.summary().unwrap().distance_km;
+    (km, r.warnings.into_iter().map(|(_, w)| w).collect())
+}
+
+#[test]
+#[cfg_attr(
+    hotpot_no_corpus,
+    ignore = "the real-track corpus is not at ../shared/data/tracks"
+)]
+fn impossible_jumps_are_dropped_on_every_format() {
+    let dir = crate::support::corpus_dir();
+    let clean = std::fs::read_to_string(dir.join("gpx/georust-gpx__garmin-activity.gpx")).unwrap();
+    // Every 97th point moved to the southern hemisphere, as a flipped sign
+    // bit would.
+    let mut n = 0;
+    let corrupted = clean
+        .split("<trkpt lat=\"")
+        .enumerate()
+        .map(|(i, part)| {
+            if i > 0 && i % 97 == 0 {
+                n += 1;
+                format!("-{part}")
+            } else {
+                part.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("<trkpt lat=\"");
+    assert_eq!(n, 10);
+    let (want, none) = import_files("jumps-gpx-clean", vec![("a.gpx".into(), clean.into())]);
+    assert!(none.is_empty(), "{none:?}");
+    let (got, warnings) = import_files("jumps-gpx", vec![("a.gpx".into(), corrupted.into())]);
+    assert!(
+        (got - want).abs() < 0.01 * want,
+        "{got} km, clean {want} km"
+    );
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("10 points dropped"), "{warnings:?}");
+
+    // The same in a FIT file: a ride with three points on other continents.
+    let a = ride(47.0, 8.0, 300, 1_600_000_000_000);
+    let mut bad = a.clone();
+    bad.segments[0][100].lat = -47.0;
+    bad.segments[0][200].lon = 120.0;
+    bad.segments[0][201].lat = 10.0;
+    let fit = |a| hotpot_demo::fit_write::write_fit(a);
+    let (want, _) = import_files("jumps-fit-clean", vec![("a.fit".into(), fit(&a))]);
+    let (got, warnings) = import_files("jumps-fit", vec![("a.fit".into(), fit(&bad))]);
+    assert!(
+        (got - want).abs() < 0.01 * want,
+        "{got} km, clean {want} km"
+    );
+    assert!(warnings[0].contains("3 points dropped"), "{warnings:?}");
+}
+
+#[test]
+fn chained_fit_files_keep_every_part() {
+    let fit = hotpot_demo::fit_write::write_fit;
+    let mut run = ride(47.5, 8.5, 120, 1_600_100_000_000);
+    run.sport = Some("running".into());
+    let parts = [
+        fit(&ride(47.0, 8.0, 300, 1_600_000_000_000)),
+        fit(&run),
+        fit(&ride(46.0, 7.0, 200, 1_600_200_000_000)),
+    ];
+    let chained = parts.concat();
+    let dir = TempDir::new("fit-chain");
+    let mut store = Store::open(&dir.path().join("h.sqlite3")).unwrap();
+    let r = Importer::new(&mut store, ImportOptions::default())
+        .import_bytes(vec![("chain.fit".into(), chained)])
+        .unwrap();
+    assert_eq!(r.activities_added, 3, "{r:?}");
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    let points: Vec<u32> = store
+        .activities()
+        .unwrap()
+        .iter()
+        .map(|a| a.num_points)
+        .collect();
+    assert_eq!(points, vec![300, 120, 200]);
+}
+
+#[test]
+#[cfg_attr(
+    hotpot_no_corpus,
+    ignore = "the real-track corpus is not at ../shared/data/tracks"
+)]
+fn real_fit_files_chained_keep_every_part() {
+    let dir = crate::support::corpus_dir().join("fit");
+    let chained: Vec<u8> = [
+        "geo-activity-playground__2024-05-10-19-32-04.fit",
+        "gpsbabel__fit-sample.fit",
+        "gpsbabel__garmin-forerunner-10.fit",
+    ]
+    .iter()
+    .flat_map(|f| std::fs::read(dir.join(f)).unwrap())
+    .collect();
+    let tmp = TempDir::new("fit-chain-real");
+    let mut store = Store::open(&tmp.path().join("h.sqlite3")).unwrap();
+    let r = Importer::new(&mut store, ImportOptions::default())
+        .import_bytes(vec![("chain.fit".into(), chained)])
+        .unwrap();
+    // The counts each file gives alone (MANIFEST.tsv).
+    let points: Vec<u64> = r.files.iter().map(|f| f.points).collect();
+    assert_eq!((r.activities_added, points), (3, vec![1082 + 533 + 514]));
+}
+
+#[test]
+#[cfg_attr(
+    hotpot_no_corpus,
+    ignore = "the real-track corpus is not at ../shared/data/tracks"
+)]
+fn utf16_and_declared_8_bit_encodings_read_like_utf8() {
+    let path = crate::support::corpus_dir().join("gpx/gpx-cli__short_trek.gpx");
+    let utf8 = std::fs::read_to_string(path).unwrap();
+    assert!(utf8.contains("Randonnée du 04/09/2017 à 10:49"));
+    let utf16 = |big_endian: bool, bom: bool| -> Vec<u8> {
+        let units = bom.then_some(0xFEFF).into_iter().chain(utf8.encode_utf16());
+        units
+            .flat_map(|u| {
+                if big_endian {
+                    u.to_be_bytes()
+                } else {
+                    u.to_le_bytes()
+                }
+            })
+            .collect()
+    };
+    let latin = {
+        let declared = utf8.replacen(r#"encoding="UTF-8""#, r#"encoding="ISO-8859-15""#, 1);
+        let (bytes, _, unmappable) = encoding_rs::ISO_8859_15.encode(&declared);
+        assert!(!unmappable);
+        bytes.into_owned()
+    };
+    assert!(std::str::from_utf8(&latin).is_err(), "really 8-bit");
+    let files = vec![
+        ("utf8.gpx".to_string(), utf8.clone().into_bytes()),
+        ("le-bom.gpx".into(), utf16(false, true)),
+        ("be-bom.gpx".into(), utf16(true, true)),
+        // Without a mark, and without a telling name: sniffed from `<`.
+        ("le-bare.xml".into(), utf16(false, false)),
+        ("latin9.gpx".into(), latin),
+    ];
+    for (name, bytes) in &files {
+        let parsed = hotpot::ingest::parse_bytes(name, bytes).unwrap();
+        let title = parsed.activities[0].title.as_deref();
+        assert_eq!(title, Some("Randonnée du 04/09/2017 à 10:49"), "{name}");
+    }
+    let dir = TempDir::new("encodings");
+    let mut store = Store::open(&dir.path().join("h.sqlite3")).unwrap();
+    let r = Importer::new(&mut store, ImportOptions::default())
+        .import_bytes(files)
+        .unwrap();
+    assert!(r.failed.is_empty() && r.warnings.is_empty(), "{r:?}");
+    // One activity; every other file is the same track.
+    assert_eq!((r.activities_added, r.duplicates), (1, 4), "{r:?}");
+    let points: Vec<u64> = r.files.iter().map(|f| f.points).collect();
+    assert!(
+        points.iter().all(|&p| p == points[0] && p > 100),
+        "{points:?}"
+    );
+    let title = &store.activities().unwrap()[0].title;
+    assert_eq!(title.as_deref(), Some("Randonnée du 04/09/2017 à 10:49"));
+}

@@ -2,15 +2,20 @@
 //! small machines); each module covers one area.
 
 mod cli;
+mod compat;
 mod corpus;
 mod crash;
+mod dashboard;
 mod export;
 mod gpu;
 mod import;
 mod import_sources;
 mod manage;
+mod mutated;
 mod poster;
 mod privacy;
 mod render_semantics;
 mod serve;
 mod support;
+mod sync;
+mod sync_fake;

@@ -42,6 +42,7 @@ fn server(name: &str, tweak: impl FnOnce(&mut ServeOptions)) -> TestServer {
         max_upload_mb: 8,
         empty_204: false,
         tiles: None,
+        sync: Default::default(),
         upload_trim_m: None,
     };
     tweak(&mut opts);
