@@ -1,16 +1,28 @@
-//! Load benchmark of `hotpot serve` on the demo data set, loopback only:
-//! requests/s and p50/p99 latency for uncached and cached tiles at zooms
-//! 8..16, with 8 client threads. Bounded: at most 64 tiles per zoom.
+//! Load benchmark of `hotpot serve`, loopback only.
+//!
+//! - `issue` (issue 12's run): the 2,000-ride benchmark set
+//!   (`HOTPOT_BENCH_SCALE` scales it), a fresh server, nothing cached, one
+//!   client on one connection requesting mixed 512 px tiles (`@2x`) at
+//!   zooms 8..16 that hold data, in shuffled order: tiles/s and
+//!   p50/p99/max per zoom. Then the same tiles under another palette
+//!   (levels of detail built, tiles not cached), then a fresh server with
+//!   32 connections on a larger mixed set.
+//! - `demo`: the demo data set, requests/s and p50/p99 latency for
+//!   uncached and cached tiles at zooms 8..16, with 8 client threads.
+//!   Bounded: at most 64 tiles per zoom.
+//!
+//! `HOTPOT_BENCH_RUNS=issue,demo` picks runs (default both);
 //! `HOTPOT_BENCH_BACKEND=cpu|gpu|both` (default both when an adapter exists).
 
 mod common;
+#[path = "serve/mixed.rs"]
+mod serve_mixed;
 
 use hotpot::geo::lonlat_to_unit;
 use hotpot::ingest::importer::{ImportOptions, Importer};
 use hotpot::render::Renderer;
 use hotpot::render::cpu::CpuRenderer;
 use hotpot::render::gpu::{GpuContext, GpuRenderer};
-use hotpot::serve::{ServeOptions, app};
 use hotpot::store::Store;
 use hotpot_demo::DemoConfig;
 use std::sync::{Arc, Mutex};
@@ -20,6 +32,13 @@ const CLIENTS: usize = 8;
 const PER_ZOOM: u32 = 8; // an 8x8 block of tiles
 
 fn main() {
+    let runs = std::env::var("HOTPOT_BENCH_RUNS").unwrap_or_else(|_| "issue,demo".into());
+    if runs.split(',').any(|r| r.trim() == "issue") {
+        serve_mixed::main();
+    }
+    if !runs.split(',').any(|r| r.trim() == "demo") {
+        return;
+    }
     let db = common::root().join("serve-demo.sqlite3");
     if !db.exists() {
         std::fs::create_dir_all(common::root()).unwrap();
@@ -46,28 +65,7 @@ fn main() {
 }
 
 fn run(label: &str, db: &std::path::Path, renderer: Box<dyn Renderer + Send>) {
-    let opts = ServeOptions {
-        db: db.to_owned(),
-        cache_mb: 512,
-        uploads: false,
-        upload_token: None,
-        max_upload_mb: 1,
-        empty_204: false,
-        tiles: None,
-        sync: Default::default(),
-        upload_trim_m: None,
-    };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let (router, _) = app(&opts, renderer).unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    rt.spawn(async move { axum::serve(listener, router).await });
+    let (_rt, base) = serve_mixed::start(db, renderer);
     println!(
         "\n{label}: {CLIENTS} clients, {}x{} tiles per zoom",
         PER_ZOOM, PER_ZOOM

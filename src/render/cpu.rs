@@ -1,7 +1,8 @@
 //! The CPU renderer: the reference implementation of [`super::coverage`].
 //!
-//! It draws the same LOD runs as the GPU ([`super::lod::Level`], kept per
-//! scene and level), culled by their boxes. One big job is split across
+//! It draws the same LOD runs as the GPU ([`super::lod::Level`], built per
+//! track on first use and kept per scene and level, see
+//! [`super::track_levels`]), culled by their tracks' boxes, then their own. One big job is split across
 //! threads by runs, each thread drawing into its own buffer, and the
 //! buffers are summed at the end; fixed-point sums make the result
 //! independent of which thread drew what. Jobs too big for a buffer per
@@ -10,7 +11,8 @@
 
 use super::coverage::{Segment, coverage_at, for_each_segment};
 use super::level_cache::LevelCache;
-use super::lod::{self, Level, LevelKey, Run};
+use super::lod::{Level, LevelKey, Run};
+use super::track_levels::LazyLevel;
 use super::{DENSITY_ONE, Density, RenderError, RenderJob, Renderer};
 use crate::scene::Scene;
 use rayon::prelude::*;
@@ -27,7 +29,7 @@ const BAND_PIXELS: usize = 1 << 19;
 const MAX_LEVELS: usize = 12;
 
 pub struct CpuRenderer {
-    levels: LevelCache<Arc<Level>>,
+    levels: LevelCache<Arc<LazyLevel>>,
     /// Buffers of finished jobs (handed back through
     /// [`Renderer::recycle`], or left over from summing), reused for the
     /// next: a poster draws hundreds of equal strips, and a fresh buffer
@@ -37,10 +39,10 @@ pub struct CpuRenderer {
 
 impl Default for CpuRenderer {
     fn default() -> CpuRenderer {
-        // About 8 bytes a point: 1 GB holds every level of ~13 M points many
-        // times over.
+        // About 10 bytes a point: 1 GB holds every level of ~13 M points
+        // many times over.
         CpuRenderer {
-            levels: LevelCache::new(MAX_LEVELS, 1 << 30, |l| l.points.len() as u64 * 8),
+            levels: LevelCache::new(MAX_LEVELS, 1 << 30, |l| l.weight()),
             spare: Vec::new(),
         }
     }
@@ -51,15 +53,19 @@ impl CpuRenderer {
         CpuRenderer::default()
     }
 
-    /// The levels `jobs` need, built on first use.
-    fn levels_for(&mut self, scene: &Scene, jobs: &[RenderJob]) -> HashMap<LevelKey, Arc<Level>> {
+    /// The levels `jobs` need (their tracks are built as jobs meet them).
+    fn levels_for(
+        &mut self,
+        scene: &Scene,
+        jobs: &[RenderJob],
+    ) -> HashMap<LevelKey, Arc<LazyLevel>> {
         self.levels.begin();
         let mut wanted = HashMap::new();
         for job in jobs {
             let key = LevelKey::for_job(job, scene);
             let level = self
                 .levels
-                .get_or_build(scene.id, key, || Arc::new(Level::build(scene, key)));
+                .get_or_build(scene.id, key, || Arc::new(LazyLevel::new(scene, key)));
             wanted.entry(key).or_insert_with(|| level.clone());
         }
         self.levels.evict();
@@ -80,13 +86,20 @@ impl Renderer for CpuRenderer {
         let levels = self.levels_for(scene, jobs);
         let level = |job: &RenderJob| levels[&LevelKey::for_job(job, scene)].clone();
         if jobs.len() == 1 {
-            let d = render_parallel(&level(&jobs[0]), &jobs[0], &mut self.spare)?;
+            let d = render_parallel(&level(&jobs[0]), scene, &jobs[0], &mut self.spare)?;
             return Ok(vec![d]);
         }
         Ok(jobs
             .par_iter()
-            .map(|job| render_serial(&level(job), job))
+            .map(|job| render_serial(&level(job), scene, job))
             .collect())
+    }
+
+    fn prepare(&mut self, scene: &Scene, jobs: &[RenderJob]) {
+        let levels = self.levels_for(scene, jobs);
+        for job in jobs {
+            levels[&LevelKey::for_job(job, scene)].build_for(scene, job);
+        }
     }
 
     fn recycle(&mut self, density: Density) {
@@ -98,7 +111,8 @@ impl Renderer for CpuRenderer {
 
 /// One job on all threads, in buffers from `spare` where there are any.
 fn render_parallel(
-    level: &Level,
+    level: &LazyLevel,
+    scene: &Scene,
     job: &RenderJob,
     spare: &mut Vec<Vec<u32>>,
 ) -> Result<Density, RenderError> {
@@ -109,9 +123,9 @@ fn render_parallel(
         .checked_mul(4 * (threads + 1))
         .is_none_or(|bytes| bytes > BUFFER_BUDGET)
     {
-        return render_in_bands(level, job);
+        return render_in_bands(level, scene, job);
     }
-    let runs = visible_runs(level, job);
+    let runs = level.visible_runs(scene, job);
     // Small chunks handed out on demand balance dense and sparse areas.
     let next = AtomicUsize::new(0);
     const CHUNK: usize = 64;
@@ -129,7 +143,7 @@ fn render_parallel(
                 if start >= runs.len() {
                     break;
                 }
-                for run in &runs[start..(start + CHUNK).min(runs.len())] {
+                for &(level, run) in &runs[start..(start + CHUNK).min(runs.len())] {
                     draw_run(level, run, job, &mut buf, &mut scratch);
                 }
             }
@@ -159,7 +173,11 @@ fn render_parallel(
 /// place, one per thread at a time. Bands share the view's grid, so they
 /// join seamlessly; small bands balance dense and sparse areas, and cost
 /// only a cull of the runs each.
-fn render_in_bands(level: &Level, job: &RenderJob) -> Result<Density, RenderError> {
+fn render_in_bands(
+    level: &LazyLevel,
+    scene: &Scene,
+    job: &RenderJob,
+) -> Result<Density, RenderError> {
     let (w, h) = (job.view.width, job.view.height);
     let too_large = RenderError::TooLarge {
         width: w,
@@ -187,7 +205,7 @@ fn render_in_bands(level: &Level, job: &RenderJob) -> Result<Density, RenderErro
                 ),
                 ..*job
             };
-            draw_all(level, &band, out);
+            draw_all(level, scene, &band, out);
         });
     Ok(Density {
         width: w,
@@ -196,24 +214,18 @@ fn render_in_bands(level: &Level, job: &RenderJob) -> Result<Density, RenderErro
     })
 }
 
-fn render_serial(level: &Level, job: &RenderJob) -> Density {
+fn render_serial(level: &LazyLevel, scene: &Scene, job: &RenderJob) -> Density {
     let mut d = Density::zeros(job.view.width, job.view.height);
-    draw_all(level, job, &mut d.data);
+    draw_all(level, scene, job, &mut d.data);
     d
 }
 
 /// Draws every visible run of `job` into `buf` (the job's pixels).
-fn draw_all(level: &Level, job: &RenderJob, buf: &mut [u32]) {
+fn draw_all(level: &LazyLevel, scene: &Scene, job: &RenderJob, buf: &mut [u32]) {
     let mut scratch = Vec::new();
-    for run in visible_runs(level, job) {
+    for (level, run) in level.visible_runs(scene, job) {
         draw_run(level, run, job, buf, &mut scratch);
     }
-}
-
-/// Runs whose box, grown by the line's reach, meets the view.
-fn visible_runs<'l>(level: &'l Level, job: &RenderJob) -> Vec<&'l Run> {
-    let rect = lod::reach_rect(job);
-    level.runs.iter().filter(|r| r.touches(rect)).collect()
 }
 
 fn draw_run(
@@ -301,19 +313,26 @@ fn split(v: f64) -> (i64, f32) {
 }
 
 /// The first non-negative pixel whose centre is at or after `v`. Casts
-/// instead of `ceil`, which is a libm call on baseline x86-64; being off by
-/// one towards more pixels is harmless, the coverage test decides.
+/// instead of `ceil`, which is a libm call on baseline x86-64. Exact, not
+/// one pixel generous on either side as it was: a 1.5 px line crosses a
+/// row in about three pixels, and two more per row were a third of the
+/// pixel work on dense city tiles. The footprint's margin already keeps
+/// every pixel the coverage test could light.
 #[inline(always)]
 fn first_center(v: f64) -> i64 {
     let t = v - 0.5;
-    if t <= 0.0 { 0 } else { t as i64 }
+    if t <= 0.0 {
+        return 0;
+    }
+    let i = t as i64;
+    if (i as f64) < t { i + 1 } else { i }
 }
 
-/// The last pixel whose centre is at or before `v` (or a little after).
+/// The last pixel whose centre is at or before `v` (-1 if none).
 #[inline(always)]
 fn last_center(v: f64) -> i64 {
     let t = v - 0.5;
-    if t < 0.0 { -1 } else { t as i64 + 1 }
+    if t < 0.0 { -1 } else { t as i64 }
 }
 
 /// Coverage in [0, 1] to fixed point, rounding to nearest.

@@ -15,6 +15,7 @@ pub mod level_cache;
 pub mod lod;
 pub mod mask;
 pub mod poster;
+pub mod track_levels;
 pub mod view;
 
 pub use colormap::Colormap;
@@ -138,6 +139,14 @@ pub trait Renderer {
         let images = densities.iter().map(|d| colormap.colorize(d)).collect();
         densities.into_iter().for_each(|d| self.recycle(d));
         Ok(images)
+    }
+
+    /// Builds what rendering `jobs` would need (levels of detail), drawing
+    /// nothing. The server calls it while idle, so that the first tile of
+    /// a zoom does not wait for that zoom's level. Renderers with nothing
+    /// to prepare do nothing.
+    fn prepare(&mut self, scene: &Scene, jobs: &[RenderJob]) {
+        let _ = (scene, jobs);
     }
 
     /// Hands back a density the caller is done with, so that the renderer

@@ -83,6 +83,7 @@ pub fn app(
     let generation = store.generation()?;
     let scene = Arc::new(RwLock::new(Arc::new(Scene::load(&store, None, None)?)));
     let worker = WorkerHandle::spawn(renderer);
+    worker.warm(scene.read().unwrap_or_else(|p| p.into_inner()).clone());
     let state = Arc::new(AppState {
         db: opts.db.clone(),
         scene,
@@ -195,6 +196,7 @@ pub async fn watch_database(state: Arc<AppState>, every: std::time::Duration) {
             Ok(Ok(scene)) => {
                 let tracks = scene.tracks.len();
                 let dropped = state.replace_scene(scene);
+                state.worker.warm(state.scene());
                 tracing::info!(
                     tracks,
                     tiles_dropped = dropped,

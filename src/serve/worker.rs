@@ -2,9 +2,17 @@
 //! handlers send it jobs; it takes every job waiting, up to a batch, renders
 //! them in one pass and answers each through its oneshot. Handlers never
 //! render on the async runtime.
+//!
+//! While no tile is waiting it prepares the scene's levels of detail for
+//! the zooms maps use, lowest first ([`WorkerHandle::warm`]): a zoom's first
+//! tile otherwise waits for its level (up to a few hundred ms on the
+//! benchmark set, see `benches/serve.rs`). Tiles always go first; a warm-up
+//! step is one level.
 
+use crate::render::View;
 use crate::render::{Density, RenderError, RenderJob, Renderer};
 use crate::scene::Scene;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -20,6 +28,20 @@ pub struct TileJob {
     pub reply: oneshot::Sender<Result<Density, String>>,
 }
 
+/// Levels of detail the worker prepares while idle, in this order: those
+/// of 256 px tiles at these zooms, which are also those of 512 px tiles a
+/// zoom lower. City and region zooms first (where a map opens on a
+/// person's own data), then the continent zooms, whose levels are small.
+fn warm_levels() -> impl Iterator<Item = u8> {
+    (8..=17).chain(1..=7)
+}
+
+enum Msg {
+    Tile(TileJob),
+    /// Prepare this scene (it replaces any scene still being prepared).
+    Warm(Arc<Scene>),
+}
+
 /// What the worker did, for `/api/stats`.
 #[derive(Debug, Default)]
 pub struct WorkerStats {
@@ -31,7 +53,7 @@ pub struct WorkerStats {
 
 #[derive(Clone)]
 pub struct WorkerHandle {
-    tx: mpsc::Sender<TileJob>,
+    tx: mpsc::Sender<Msg>,
     pub stats: Arc<WorkerStats>,
     pub describe: Arc<String>,
 }
@@ -39,22 +61,41 @@ pub struct WorkerHandle {
 impl WorkerHandle {
     /// Starts the worker thread with `renderer`.
     pub fn spawn(mut renderer: Box<dyn Renderer + Send>) -> WorkerHandle {
-        let (tx, rx) = mpsc::channel::<TileJob>();
+        let (tx, rx) = mpsc::channel::<Msg>();
         let stats = Arc::new(WorkerStats::default());
         let describe = Arc::new(renderer.describe());
         let worker_stats = stats.clone();
         std::thread::Builder::new()
             .name("render".into())
             .spawn(move || {
-                while let Ok(first) = rx.recv() {
-                    let mut batch = vec![first];
-                    while batch.len() < MAX_BATCH {
+                let mut warm: VecDeque<(Arc<Scene>, RenderJob)> = VecDeque::new();
+                loop {
+                    let next = if warm.is_empty() {
+                        rx.recv().map_err(|_| mpsc::TryRecvError::Disconnected)
+                    } else {
+                        rx.try_recv()
+                    };
+                    let mut batch = Vec::new();
+                    match next {
+                        Ok(Msg::Tile(job)) => batch.push(job),
+                        Ok(Msg::Warm(scene)) => warm = warm_jobs(&scene),
+                        Err(mpsc::TryRecvError::Disconnected) => break,
+                        Err(mpsc::TryRecvError::Empty) => {
+                            if let Some((scene, job)) = warm.pop_front() {
+                                prepare(renderer.as_mut(), &scene, job);
+                            }
+                        }
+                    }
+                    while !batch.is_empty() && batch.len() < MAX_BATCH {
                         match rx.try_recv() {
-                            Ok(job) => batch.push(job),
+                            Ok(Msg::Tile(job)) => batch.push(job),
+                            Ok(Msg::Warm(scene)) => warm = warm_jobs(&scene),
                             Err(_) => break,
                         }
                     }
-                    render_batch(renderer.as_mut(), batch, &worker_stats);
+                    if !batch.is_empty() {
+                        render_batch(renderer.as_mut(), batch, &worker_stats);
+                    }
                 }
             })
             .expect("spawn render thread");
@@ -69,10 +110,46 @@ impl WorkerHandle {
     pub async fn render(&self, job: RenderJob, scene: Arc<Scene>) -> Result<Density, String> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(TileJob { job, scene, reply })
+            .send(Msg::Tile(TileJob { job, scene, reply }))
             .map_err(|_| "the render worker has stopped".to_string())?;
         rx.await
             .map_err(|_| "the render worker dropped the job".to_string())?
+    }
+
+    /// Prepares `scene`'s levels of detail while no tile waits (after
+    /// start, and after the scene changes).
+    pub fn warm(&self, scene: Arc<Scene>) {
+        let _ = self.tx.send(Msg::Warm(scene));
+    }
+}
+
+/// One job per level of [`warm_levels`], each covering all of `scene`.
+fn warm_jobs(scene: &Arc<Scene>) -> VecDeque<(Arc<Scene>, RenderJob)> {
+    let Some(b) = scene.bounds() else {
+        return VecDeque::new();
+    };
+    warm_levels()
+        .map(|z| {
+            // The tiles covering the bounds, as one view: same grid and
+            // scale as each of them, so the same level and line width.
+            let n = (1u64 << z) as f64;
+            let tile = |v: f64| (v * n).clamp(0.0, n - 1.0) as u32;
+            let (x0, y0, x1, y1) = (tile(b.x0), tile(b.y0), tile(b.x1), tile(b.y1));
+            let mut view = View::tile(z, x0, y0, 256);
+            let px = |tiles: u32| (tiles as u64 * 256).min(u32::MAX as u64) as u32;
+            view.width = px(x1 - x0 + 1);
+            view.height = px(y1 - y0 + 1);
+            (scene.clone(), RenderJob::new(view))
+        })
+        .collect()
+}
+
+fn prepare(renderer: &mut dyn Renderer, scene: &Scene, job: RenderJob) {
+    let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        renderer.prepare(scene, &[job])
+    }));
+    if done.is_err() {
+        tracing::error!("preparing a level of detail panicked");
     }
 }
 
