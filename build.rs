@@ -5,6 +5,9 @@
 //! - `hotpot_no_corpus` when `../shared/data/tracks` is not beside the
 //!   checkout,
 //! - `hotpot_no_chromium` when no Chromium is on the PATH,
+//! - `hotpot_no_gdal` when `gdalinfo` does not run,
+//! - `hotpot_no_py_pmtiles` when `target/pyenv` lacks Python's `pmtiles`
+//!   (.ci/run makes it).
 //! - `hotpot_no_chromedriver` when no chromedriver is (the dashboard test).
 //!
 //! In CI (`CI=true`) or with `HOTPOT_REQUIRE_GPU=1` nothing is emitted: every
@@ -17,6 +20,8 @@ fn main() {
         "hotpot_no_gpu",
         "hotpot_no_corpus",
         "hotpot_no_chromium",
+        "hotpot_no_gdal",
+        "hotpot_no_py_pmtiles",
         "hotpot_no_chromedriver",
     ] {
         println!("cargo::rustc-check-cfg=cfg({cfg})");
@@ -60,6 +65,25 @@ fn main() {
     });
     if !has_chromium {
         println!("cargo::rustc-cfg=hotpot_no_chromium");
+    }
+    // The readers the export tests check our archives with.
+    let runs = |cmd: &Path, arg: &str| {
+        std::process::Command::new(cmd)
+            .arg(arg)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !runs(Path::new("gdalinfo"), "--version") {
+        println!("cargo::rustc-cfg=hotpot_no_gdal");
+    }
+    let python = Path::new(&manifest).join("target/pyenv/bin/python");
+    println!("cargo::rerun-if-changed={}", python.display());
+    let has_pmtiles = std::process::Command::new(&python)
+        .args(["-c", "import pmtiles.reader"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_pmtiles {
+        println!("cargo::rustc-cfg=hotpot_no_py_pmtiles");
     }
     if !std::env::split_paths(&path).any(|dir| dir.join("chromedriver").is_file()) {
         println!("cargo::rustc-cfg=hotpot_no_chromedriver");

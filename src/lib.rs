@@ -9,6 +9,7 @@
 //! tests use.
 
 pub mod explorer;
+pub mod export;
 pub mod filter;
 pub use hotpot_model::{geo, timefmt};
 pub mod ingest;
@@ -19,4 +20,5 @@ pub mod serve;
 pub mod store;
 pub mod sync;
 pub mod text;
+pub mod tiles;
 pub mod timelapse;

@@ -4,6 +4,8 @@
 mod distance;
 #[path = "cli/explorer.rs"]
 mod explorer;
+#[path = "cli/export.rs"]
+mod export;
 #[path = "cli/look.rs"]
 mod look;
 #[path = "cli/manage.rs"]
@@ -84,6 +86,8 @@ enum Command {
     Properties(StatsArgs),
     /// Serve heatmap tiles and a map page over HTTP.
     Serve(ServeArgs),
+    /// Write every tile as PMTiles, MBTiles or a folder (static hosting).
+    Export(Box<export::ExportArgs>),
     /// Show the GPU adapter hotpot would use and the limits that matter.
     GpuInfo(StatsArgs),
     /// Explorer tiles: visited tiles, max square, max cluster, per year.
@@ -238,6 +242,10 @@ struct ServeArgs {
     /// of the tile's size.
     #[arg(long)]
     empty_204: bool,
+    /// Serve pre-rendered tiles from this `hotpot export` archive
+    /// (.pmtiles or .mbtiles); other styles are rendered live.
+    #[arg(long, value_name = "ARCHIVE")]
+    tiles: Option<PathBuf>,
     /// Offer POST /fetch/intervals-icu (protected by the upload token).
     #[arg(long)]
     fetch: bool,
@@ -300,6 +308,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve(args) => serve(&cli.db, cli.backend, args),
         Command::Explorer(args) => explorer::explorer(&cli.db, args),
         Command::Timelapse(args) => timelapse::timelapse(&cli.db, cli.backend, *args),
+        Command::Export(args) => export::run(&cli.db, cli.backend, *args),
         Command::StravaAuth(args) => sync_cli::strava_auth(&cli.db, args),
         Command::StravaSubscribe(args) => sync_cli::strava_subscribe(&cli.db, args),
         Command::Fetch(cmd) => sync_cli::fetch(&cli.db, cmd),
@@ -716,6 +725,7 @@ fn serve(db: &Path, backend: Backend, args: ServeArgs) -> Result<ExitCode> {
         upload_token: args.upload_token.filter(|t| !t.is_empty()),
         max_upload_mb: args.max_upload_mb,
         empty_204: args.empty_204,
+        tiles: args.tiles,
         sync: hotpot::serve::sync_routes::SyncOptions::from_env(args.fetch),
         allow_origins: args.allow_origin,
         limits: hotpot::serve::listen::ConnLimits {

@@ -8,6 +8,7 @@
 //! Connections are served by [`listen`] (limits, timeouts), writes are
 //! checked by [`guard`], and every failure is an [`error::HttpError`].
 
+pub mod archive;
 pub mod cache;
 pub mod error;
 pub mod explorer;
@@ -48,6 +49,8 @@ pub struct ServeOptions {
     pub upload_token: Option<String>,
     pub max_upload_mb: usize,
     pub empty_204: bool,
+    /// A PMTiles or MBTiles export to answer tiles from (`--tiles`).
+    pub tiles: Option<PathBuf>,
     /// Strava and intervals.icu (`SyncOptions::from_env` in the CLI).
     pub sync: sync_routes::SyncOptions,
     /// Metres cut off the start and end of every uploaded activity.
@@ -70,6 +73,8 @@ pub enum ServeError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("--tiles: {0}")]
+    Archive(#[from] crate::export::ExportError),
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -157,7 +162,11 @@ pub async fn serve(
     {
         return Err(ServeError::UploadWithoutToken(addr.ip()));
     }
-    let (router, state) = app(&opts, renderer)?;
+    let (mut router, state) = app(&opts, renderer)?;
+    if let Some(path) = &opts.tiles {
+        let archive = archive::TileArchive::open(path).await?;
+        router = archive::with_archive(router, state.clone(), archive);
+    }
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| ServeError::Bind { addr, source })?;

@@ -55,14 +55,20 @@ pub async fn hotpot_tile(
     Query(q): Query<StyleQuery>,
     headers: HeaderMap,
 ) -> Result<Response, HttpError> {
-    let y = y.strip_suffix(".png").unwrap_or(&y);
-    let (y, size) = match (y.strip_suffix("@small"), y.strip_suffix("@2x")) {
+    let (y, size) = parse_hotpot_file(&y);
+    let (z, x, y) = parse_coords(&z, &x, y)?;
+    tile(state, z, x, y, size, &q, &headers).await
+}
+
+/// hotpot's tile names: `7` → (7, 512), `7@small` → (7, 256), `7@2x` →
+/// (7, 1024), each also with `.png`.
+pub(super) fn parse_hotpot_file(y: &str) -> (&str, u32) {
+    let y = y.strip_suffix(".png").unwrap_or(y);
+    match (y.strip_suffix("@small"), y.strip_suffix("@2x")) {
         (Some(y), _) => (y, 256),
         (_, Some(y)) => (y, 1024),
         _ => (y, 512),
-    };
-    let (z, x, y) = parse_coords(&z, &x, y)?;
-    tile(state, z, x, y, size, &q, &headers).await
+    }
 }
 
 /// `7.png` → (7, 256); `7@2x.png` → (7, 512).
@@ -210,12 +216,7 @@ async fn render_and_encode(
 
 /// An empty body stands for "nothing here": a transparent PNG of the
 /// tile's size, or 204.
-pub(super) fn respond(
-    state: &AppState,
-    tile: CachedTile,
-    size: u32,
-    headers: &HeaderMap,
-) -> Response {
+pub fn respond(state: &AppState, tile: CachedTile, size: u32, headers: &HeaderMap) -> Response {
     let not_modified = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 /// The query parameters a tile URL may carry. `color` is hotpot's name for
 /// a palette, kept so its users' URLs keep working.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct StyleQuery {
     pub palette: Option<String>,
     pub color: Option<String>,

@@ -207,6 +207,7 @@ fn upload_through_the_page_shows_the_track() {
         max_upload_mb: 8,
         empty_204: false,
         upload_trim_m: None,
+        tiles: None,
         sync: Default::default(),
         ..Default::default()
     };

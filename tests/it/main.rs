@@ -7,6 +7,7 @@ mod corpus;
 mod crash;
 mod dashboard;
 mod explorer;
+mod export;
 mod gpu;
 mod hostile;
 mod import;

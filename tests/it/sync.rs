@@ -70,6 +70,7 @@ fn hotpot_server(db: &Path, sync_url: &str, token: Option<&str>) -> Served {
         max_upload_mb: 8,
         empty_204: false,
         upload_trim_m: None,
+        tiles: None,
         sync: SyncOptions {
             strava: Some(app_creds()),
             strava_url: sync_url.into(),
