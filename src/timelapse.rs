@@ -22,10 +22,23 @@ use std::path::{Path, PathBuf};
 
 pub use font::draw_label;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Period {
     Year,
     Month,
+}
+
+impl Period {
+    pub const NAMES: [&'static str; 2] = ["year", "month"];
+
+    /// `year` or `month` (the CLI offers only these).
+    pub fn parse(s: &str) -> Option<Period> {
+        match s.to_ascii_lowercase().as_str() {
+            "year" => Some(Period::Year),
+            "month" => Some(Period::Month),
+            _ => None,
+        }
+    }
 }
 
 /// One frame: its label and the start times it holds, [start, end) in

@@ -51,6 +51,8 @@ pub struct ExportArgs {
     #[command(flatten)]
     style: StyleArgs,
     #[command(flatten)]
+    look: crate::look::LookArgs,
+    #[command(flatten)]
     filter: FilterArgs,
 }
 
@@ -126,6 +128,8 @@ pub fn run(db: &Path, backend: Backend, args: ExportArgs) -> Result<ExitCode> {
         background: args.style.background.clone(),
         line_width: args.style.line_width,
         filter: filter.map(|f| f.to_string()),
+        scale: Some(args.look.scale.name().to_string()),
+        glow: Some(if args.look.glow { "1" } else { "0" }.to_string()),
         ..Default::default()
     };
     let spec = ExportSpec {

@@ -3,6 +3,7 @@
 
 use anyhow::Result;
 use clap::Args;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use hotpot::explorer::layer::ExplorerLayer;
 use hotpot::render::Colormap;
 use hotpot::render::poster::PosterSpec;
@@ -15,7 +16,11 @@ use std::sync::Arc;
 pub struct LookArgs {
     /// How visits map onto the gradient: counts (absolute), log, or eqhist
     /// (equalised against the whole data set at this scale).
-    #[arg(long, value_enum, default_value_t = Scale::Counts)]
+    #[arg(
+        long,
+        default_value = "counts",
+        value_parser = PossibleValuesParser::new(Scale::NAMES).try_map(|s| Scale::parse(&s))
+    )]
     pub scale: Scale,
     /// A blurred halo under the lines.
     #[arg(long)]

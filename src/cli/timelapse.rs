@@ -4,6 +4,7 @@
 use super::{Poster, RenderArgs, poster_setup, poster_spec};
 use anyhow::{Result, bail};
 use clap::Args;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use hotpot::render::backend::{self, Backend};
 use hotpot::render::encode::write_png;
 use hotpot::store::Store;
@@ -15,7 +16,12 @@ use std::process::ExitCode;
 #[derive(Args)]
 pub struct TimelapseArgs {
     /// One frame per year or per month.
-    #[arg(long, value_enum, default_value_t = Period::Year)]
+    #[arg(
+        long,
+        default_value = "year",
+        value_parser = PossibleValuesParser::new(Period::NAMES)
+            .map(|s| Period::parse(&s).expect("one of the possible values"))
+    )]
     pub by: Period,
     /// Each frame shows everything up to the end of its period.
     #[arg(long)]

@@ -90,6 +90,8 @@ pub fn export(spec: &ExportSpec, renderer: &mut dyn Renderer) -> Result<ExportRe
         colormap: style.colormap.clone(),
         line_width: style.line_width,
         tile_size: spec.tile_size,
+        glow: style.glow,
+        scale: style.scale,
     };
     let t = Instant::now();
     // Fitting the data exports every tile a line reaches, also those just

@@ -14,6 +14,7 @@ pub mod glow;
 pub mod gpu;
 pub mod level_cache;
 pub mod lod;
+pub mod look;
 pub mod mask;
 pub mod poster;
 pub mod tone;

@@ -20,7 +20,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 /// `--scale` and `?scale=`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Scale {
     /// Absolute visit counts: the gradient's stops as written.
     #[default]
@@ -31,13 +31,20 @@ pub enum Scale {
     Eqhist,
 }
 
+/// A `--scale`/`?scale=` value that is none of [`Scale::NAMES`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a scale; use counts, log or eqhist")]
+pub struct UnknownScale(pub String);
+
 impl Scale {
-    pub fn parse(s: &str) -> Result<Scale, String> {
+    pub const NAMES: [&'static str; 3] = ["counts", "log", "eqhist"];
+
+    pub fn parse(s: &str) -> Result<Scale, UnknownScale> {
         match s.to_ascii_lowercase().as_str() {
             "counts" => Ok(Scale::Counts),
             "log" => Ok(Scale::Log),
             "eqhist" => Ok(Scale::Eqhist),
-            _ => Err(format!("{s:?} is not a scale; use counts, log or eqhist")),
+            _ => Err(UnknownScale(s.to_string())),
         }
     }
 
@@ -247,6 +254,11 @@ mod tests {
         assert_eq!(Tone::Log.index(80 * one, max), 255);
         assert_eq!(Tone::Log.index(0, max), 0);
         assert_eq!(Scale::parse("EqHist"), Ok(Scale::Eqhist));
-        assert!(Scale::parse("linear").unwrap_err().contains("counts"));
+        assert!(
+            Scale::parse("linear")
+                .unwrap_err()
+                .to_string()
+                .contains("counts")
+        );
     }
 }

@@ -14,7 +14,6 @@ pub mod error;
 pub mod explorer;
 pub mod guard;
 pub mod listen;
-pub mod look;
 pub mod page;
 pub mod routes;
 pub mod state;

@@ -3,9 +3,9 @@
 use super::cache::{CachedTile, TileKey};
 pub use super::error::HttpError;
 use super::error::TileError;
-use super::look;
 use super::state::AppState;
 use super::style::{StyleQuery, TileStyle};
+use crate::render::look;
 use crate::render::{RenderJob, View, encode};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};

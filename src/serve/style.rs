@@ -109,7 +109,7 @@ impl TileStyle {
             Some(s) => Scale::parse(s).map_err(invalid("scale"))?,
             None => Scale::Counts,
         };
-        let glow = super::look::parse_glow(q.glow.as_deref()).map_err(invalid("glow"))?;
+        let glow = crate::render::look::parse_glow(q.glow.as_deref()).map_err(invalid("glow"))?;
         let shown = filter.as_ref().map(Filter::to_string);
         let key = format!(
             "{};bg={:?};w={:?};f={:?};s={};g={glow}",

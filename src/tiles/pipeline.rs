@@ -10,12 +10,14 @@
 //! densities and PNGs exist at once.
 //!
 //! Tiles are made exactly as `hotpot serve` makes them (same view, line
-//! width and indexed PNG encoder), so an exported tile is byte-identical
-//! to the served one; tiles that render empty are dropped.
+//! width, glow and tone through `render::look`, indexed PNG encoder), so an
+//! exported tile is byte-identical to the served one; tiles that render
+//! empty are dropped.
 
 use super::Tile;
 use crate::render::colormap::Colormap;
-use crate::render::{Density, RenderError, RenderJob, Renderer, View, encode};
+use crate::render::tone::{EqHistCache, Scale};
+use crate::render::{Density, RenderError, RenderJob, Renderer, View, encode, glow, look};
 use crate::scene::Scene;
 use indicatif::ProgressBar;
 use rayon::prelude::*;
@@ -40,6 +42,10 @@ pub struct TileStyleSpec {
     pub line_width: Option<f32>,
     /// 256, or 512 for the `@2x` tiles.
     pub tile_size: u32,
+    /// A halo under the lines (`?glow=`).
+    pub glow: bool,
+    /// How visits map onto the gradient (`?scale=`).
+    pub scale: Scale,
 }
 
 impl TileStyleSpec {
@@ -58,7 +64,13 @@ impl TileStyleSpec {
     /// How far (px) a line reaches past its centre at zoom `z`: half its
     /// width plus the anti-aliasing pixel, plus one for safety.
     pub fn reach_px(&self, z: u8) -> f64 {
-        self.job(Tile::new(z, 0, 0)).line_width as f64 / 2.0 + 2.0
+        let job = self.job(Tile::new(z, 0, 0));
+        let halo = if self.glow {
+            glow::radius(&job) as f64
+        } else {
+            0.0
+        };
+        job.line_width as f64 / 2.0 + 2.0 + halo
     }
 }
 
@@ -135,13 +147,14 @@ pub fn run(
     let (png_tx, png_rx) = sync_channel::<Encoded>(1);
     let mut report = PipelineReport::default();
     let result = std::thread::scope(|s| {
-        let colormap = style.colormap.clone();
+        // eqhist's histogram: taken once per zoom for the whole run.
+        let eqhist = EqHistCache::default();
         let encoder = s.spawn(move || -> Result<(Duration, u64), PipelineError> {
             let (mut busy, mut empty) = (Duration::ZERO, 0);
             for batch in dense_rx {
                 let t = Instant::now();
                 let n = batch.len();
-                let pngs = encode_batch(batch, &colormap)?;
+                let pngs = encode_batch(batch, style, scene, &eqhist)?;
                 empty += (n - pngs.len()) as u64;
                 busy += t.elapsed();
                 if png_tx.send(pngs).is_err() {
@@ -167,7 +180,10 @@ pub fn run(
         );
         let mut rendered = Ok(());
         for chunk in tiles.chunks(opts.batch.max(1)) {
-            let jobs: Vec<RenderJob> = chunk.iter().map(|&t| style.job(t)).collect();
+            let jobs: Vec<RenderJob> = chunk
+                .iter()
+                .map(|&t| look::job_to_render(&style.job(t), style.glow))
+                .collect();
             let t = Instant::now();
             let densities = match renderer.render_density(scene, &jobs) {
                 Ok(d) => d,
@@ -204,19 +220,24 @@ pub fn run(
     })
 }
 
-/// Colours and encodes a batch on all cores, dropping empty tiles, in
-/// order.
+/// Finishes (halo, tone), colours and encodes a batch on all cores,
+/// dropping empty tiles, in order.
 fn encode_batch(
     batch: Vec<(Tile, Density)>,
-    colormap: &Colormap,
+    style: &TileStyleSpec,
+    scene: &Scene,
+    eqhist: &EqHistCache,
 ) -> Result<Encoded, PipelineError> {
     let encoded: Result<Vec<Option<_>>, encode::EncodeError> = batch
         .into_par_iter()
         .map(|(tile, d)| {
+            let job = style.job(tile);
+            let cm = style.colormap.clone();
+            let (d, cm) = look::finish(d, &job, style.glow, style.scale, cm, scene, eqhist);
             if d.data.iter().all(|&v| v == 0) {
                 return Ok(None);
             }
-            encode::indexed_png(&d, colormap).map(|png| Some((tile, png)))
+            encode::indexed_png(&d, &cm).map(|png| Some((tile, png)))
         })
         .collect();
     Ok(encoded?.into_iter().flatten().collect())
@@ -251,6 +272,8 @@ mod tests {
             colormap: Arc::new(Colormap::new(Gradient::palette("hot").unwrap(), None)),
             line_width: None,
             tile_size: 256,
+            glow: false,
+            scale: Scale::Counts,
         };
         let plan = super::super::enumerate(&scene, 10..=13, None, 256, |z| style.reach_px(z));
         // Tiles far from the line render empty and must be dropped.

@@ -190,6 +190,35 @@ fn styles_and_512_px_tiles_match_the_server_too() {
     }
 }
 
+/// Issue 14 in export: glowing, equalised tiles are the server's too (the
+/// halo drawn across tile edges, the histogram of the whole data set).
+#[test]
+fn glow_and_eqhist_tiles_match_the_server() {
+    let dir = TempDir::new("export-glow");
+    let db = demo_db(&dir);
+    let out = dir.path().join("glow.pmtiles");
+    let mut sp = spec(&db, out.clone(), 12..=12);
+    sp.style = StyleQuery {
+        scale: Some("eqhist".into()),
+        glow: Some("1".into()),
+        ..Default::default()
+    };
+    run(&sp);
+    let tiles = tiles_of(&out);
+    assert!(!tiles.is_empty());
+    let plain = dir.path().join("plain.pmtiles");
+    run(&spec(&db, plain.clone(), 12..=12));
+    assert_ne!(tiles, tiles_of(&plain), "glow and eqhist changed nothing");
+    let s = serve(&db, None);
+    for (t, png) in &tiles {
+        let url = format!(
+            "{}/tiles/{}/{}/{}.png?scale=eqhist&glow=1",
+            s.base, t.z, t.x, t.y
+        );
+        assert!(get(&url).1 == *png, "tile {t} differs from the server's");
+    }
+}
+
 #[test]
 fn folder_export_has_tilejson_and_the_same_tiles() {
     let dir = TempDir::new("export-folder");

@@ -1,5 +1,7 @@
-//! `?scale=` and `?glow=` on tile routes: the glow's margin around the job
-//! before rendering, the halo and the tone after.
+//! How a tile or poster looks beyond its colours: `?scale=`/`--scale` and
+//! `?glow=`/`--glow`, the glow's margin around the job before rendering,
+//! the halo and the tone after. The server and the tile pipeline (export)
+//! both go through here, so an exported tile is the served one.
 
 use crate::render::colormap::Colormap;
 use crate::render::tone::{EqHistCache, Scale, Tone};
