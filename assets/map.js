@@ -59,6 +59,7 @@
     if (heat) map.removeLayer(heat);
     heat = L.tileLayer(url, { maxZoom: 20, opacity: $('opacity').value / 100, className: 'heat' }).addTo(map);
     $('url').value = location.origin + '/tiles/{z}/{x}/{y}.png?' + q;
+    $('export').href = '/api/export.pmtiles?' + q;
   }
 
   async function init() {

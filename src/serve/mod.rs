@@ -12,6 +12,7 @@ pub mod archive;
 pub mod cache;
 pub mod error;
 pub mod explorer;
+pub mod export_route;
 pub mod guard;
 pub mod listen;
 pub mod page;
@@ -118,6 +119,7 @@ pub fn app(
         .route("/assets/{*path}", get(page::asset))
         .route("/api/palettes", get(page::palettes))
         .route("/api/stats", get(routes::stats))
+        .route("/api/export.pmtiles", get(export_route::export_pmtiles))
         .route("/healthz", get(routes::healthz))
         .merge(tiles)
         .route(

@@ -219,6 +219,37 @@ fn glow_and_eqhist_tiles_match_the_server() {
     }
 }
 
+/// Issue 13's export button: the dashboard links to
+/// `/api/export.pmtiles` with the map's style, which answers the archive
+/// `hotpot export` writes for that style and zooms.
+#[test]
+fn the_dashboard_downloads_the_export() {
+    let dir = TempDir::new("export-download");
+    let db = demo_db(&dir);
+    let s = serve(&db, None);
+    let (status, page) = get(&format!("{}/", s.base));
+    assert_eq!(status, 200);
+    assert!(String::from_utf8_lossy(&page).contains("/api/export.pmtiles"));
+    let (status, body) = get(&format!(
+        "{}/api/export.pmtiles?palette=blue&zoom=8-11",
+        s.base
+    ));
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let got = dir.path().join("got.pmtiles");
+    std::fs::write(&got, &body).unwrap();
+    let want = dir.path().join("want.pmtiles");
+    let mut sp = spec(&db, want.clone(), 8..=11);
+    sp.style.palette = Some("blue".into());
+    run(&sp);
+    let got_tiles = tiles_of(&got);
+    assert!(!got_tiles.is_empty());
+    assert_eq!(got_tiles, tiles_of(&want));
+    for bad in ["zoom=9-3", "zoom=30", "palette=nope"] {
+        let (status, body) = get(&format!("{}/api/export.pmtiles?{bad}", s.base));
+        assert_eq!(status, 400, "{bad}: {}", String::from_utf8_lossy(&body));
+    }
+}
+
 #[test]
 fn folder_export_has_tilejson_and_the_same_tiles() {
     let dir = TempDir::new("export-folder");
