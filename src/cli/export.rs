@@ -51,8 +51,6 @@ pub struct ExportArgs {
     #[command(flatten)]
     style: StyleArgs,
     #[command(flatten)]
-    look: crate::look::LookArgs,
-    #[command(flatten)]
     filter: FilterArgs,
 }
 
@@ -128,8 +126,8 @@ pub fn run(db: &Path, backend: Backend, args: ExportArgs) -> Result<ExitCode> {
         background: args.style.background.clone(),
         line_width: args.style.line_width,
         filter: filter.map(|f| f.to_string()),
-        scale: Some(args.look.scale.name().to_string()),
-        glow: Some(if args.look.glow { "1" } else { "0" }.to_string()),
+        scale: Some(args.style.look.scale.name().to_string()),
+        glow: Some(if args.style.look.glow { "1" } else { "0" }.to_string()),
         ..Default::default()
     };
     let spec = ExportSpec {
