@@ -73,6 +73,5 @@ pub async fn explorer_tile(
     .await
     .map_err(|e| HttpError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
     .map_err(|e| HttpError(StatusCode::INTERNAL_SERVER_ERROR, e))?;
-    let etag = format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(&png));
-    Ok(respond(&state, CachedTile { png, etag }, size, &headers))
+    Ok(respond(&state, CachedTile::new(png), size, &headers))
 }

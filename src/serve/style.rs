@@ -55,6 +55,17 @@ pub struct TileStyle {
 }
 
 impl TileStyle {
+    /// How the batch tile pipeline draws this style at `tile_size` px.
+    pub fn spec(&self, tile_size: u32) -> crate::tiles::TileStyleSpec {
+        crate::tiles::TileStyleSpec {
+            colormap: self.colormap.clone(),
+            line_width: self.line_width,
+            tile_size,
+            glow: self.glow,
+            scale: self.scale,
+        }
+    }
+
     pub fn from_query(q: &StyleQuery) -> Result<TileStyle, StyleError> {
         let mut filter = match q.filter.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
             Some(f) => Some(
