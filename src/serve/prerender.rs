@@ -16,10 +16,11 @@
 use super::state::AppState;
 use super::style::{StyleQuery, TileStyle};
 use super::worker::WorkerHandle;
+use crate::render::repalette::repalette;
 use crate::render::{RenderError, RenderJob};
 use crate::scene::Scene;
 use crate::tiles::pipeline::{PipelineError, run_batches};
-use crate::tiles::saved::{SavedError, SavedTiles};
+use crate::tiles::saved::{Lookup, SavedError, SavedTiles};
 use crate::tiles::{Tile, TileWork, enumerate};
 use indicatif::ProgressBar;
 use std::ops::RangeInclusive;
@@ -114,6 +115,27 @@ impl Prerender {
             tracing::error!("pre-rendered tiles: {e}");
         }
         let _ = self.wake.lock().unwrap_or_else(|p| p.into_inner()).send(());
+    }
+
+    /// The tile as the saved ones give it in `style`: the default style's
+    /// as saved, and other palettes of the same lines by swapping the
+    /// saved tile's palette.
+    pub fn lookup(&self, style: &TileStyle, size: u32, tile: Tile) -> Result<Lookup, SavedError> {
+        if style.key == self.style.key {
+            return self.saved.get(&style.key, size, tile);
+        }
+        if !style.recolours(&self.style) {
+            return Ok(Lookup::Unknown);
+        }
+        Ok(match self.saved.get(&self.style.key, size, tile)? {
+            Lookup::Png(png) => match repalette(&png, &style.colormap) {
+                Some(png) => Lookup::Png(png),
+                None => Lookup::Unknown,
+            },
+            // A background fills empty tiles too.
+            Lookup::Empty if style.colormap.background.is_none() => Lookup::Empty,
+            _ => Lookup::Unknown,
+        })
     }
 
     /// Whether every zoom and size is saved.

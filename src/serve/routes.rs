@@ -184,8 +184,8 @@ async fn saved_or_rendered(
     style: TileStyle,
 ) -> Result<CachedTile, TileError> {
     if let Some(pre) = state.prerender.clone() {
-        let key = style.key.clone();
-        let found = tokio::task::spawn_blocking(move || pre.saved.get(&key, size, tile))
+        let st = style.clone();
+        let found = tokio::task::spawn_blocking(move || pre.lookup(&st, size, tile))
             .await
             .map_err(|e| TileError::Task(e.to_string()))?;
         match found {

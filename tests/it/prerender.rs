@@ -46,7 +46,9 @@ fn urls(s: &TestServer) -> Vec<String> {
     for z in ZOOMS {
         let (x, y) = centre_tile(z);
         for (dx, dy) in [(0, 0), (1, 0), (0, 1), (2, 2)] {
-            for suffix in [".png", "@2x.png"] {
+            // Another palette of the same top count is the saved tile
+            // with its palette swapped.
+            for suffix in [".png", "@2x.png", ".png?palette=viridis"] {
                 out.push(format!(
                     "{}/tiles/{z}/{}/{}{suffix}",
                     s.base,
@@ -57,6 +59,7 @@ fn urls(s: &TestServer) -> Vec<String> {
         }
     }
     out.push(format!("{}/tiles/11/10/10.png", s.base));
+    out.push(format!("{}/tiles/11/10/10.png?palette=blue", s.base));
     out
 }
 
