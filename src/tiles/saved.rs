@@ -46,6 +46,14 @@ pub enum SavedError {
     Stale,
 }
 
+impl SavedError {
+    fn is_damage(&self) -> bool {
+        use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
+        matches!(self, SavedError::Sql { source: rusqlite::Error::SqliteFailure(f, _), .. }
+            if matches!(f.code, DatabaseCorrupt | NotADatabase))
+    }
+}
+
 /// What the saved tiles say about one tile.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lookup {
@@ -85,13 +93,16 @@ impl SavedTiles {
     ) -> Result<SavedTiles, SavedError> {
         let saved = match Self::open_file(path, style) {
             Ok(s) => s,
-            Err(e) => {
+            // Only a damaged file is replaced: a locked or unwritable one
+            // may be another server's, and is an error.
+            Err(e) if e.is_damage() => {
                 tracing::warn!("{e}: starting the saved tiles afresh");
                 for suffix in ["", "-wal", "-shm"] {
                     let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
                 }
                 Self::open_file(path, style)?
             }
+            Err(e) => return Err(e),
         };
         saved.catch_up(scene, margin)?;
         Ok(saved)
@@ -442,4 +453,72 @@ fn masks_key(scene: &Scene) -> String {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geo::WorldPoint;
+    use crate::store::track::Track;
+
+    fn scene(lon: f64) -> Scene {
+        let line: Vec<WorldPoint> = (0..20)
+            .map(|i| WorldPoint::from_lonlat(lon + i as f64 * 0.001, 52.45))
+            .collect();
+        Scene::from_tracks(vec![(1, Track::from_segments(&[line]))])
+    }
+
+    fn temp(name: &str) -> PathBuf {
+        let p = std::env::temp_dir().join(format!("hotpot-saved-{name}-{}", std::process::id()));
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", p.display()));
+        }
+        p
+    }
+
+    #[test]
+    fn a_sink_of_an_older_generation_writes_nothing() {
+        let path = temp("stale");
+        let s = SavedTiles::open(&path, "style", &scene(13.3), 0.05).unwrap();
+        let t = Tile::new(12, 2199, 1344);
+        let mut sink = s.sink(256, s.generation());
+        sink.put(t, b"png").unwrap();
+        sink.flush().unwrap();
+        assert_eq!(
+            s.get("style", 256, t).unwrap(),
+            Lookup::Png(b"png".to_vec())
+        );
+        assert_eq!(s.get("other", 256, t).unwrap(), Lookup::Unknown);
+        let mut late = s.sink(256, s.generation());
+        s.update(&scene(13.3), None, 0.05).unwrap();
+        late.put(t, b"png").unwrap();
+        let e = late.flush().unwrap_err();
+        assert!(matches!(
+            e.downcast_ref::<SavedError>(),
+            Some(SavedError::Stale)
+        ));
+        assert_eq!(s.get("style", 256, t).unwrap(), Lookup::Unknown);
+    }
+
+    #[test]
+    fn a_damaged_file_is_replaced_and_another_style_starts_empty() {
+        let path = temp("damaged");
+        std::fs::write(&path, vec![7u8; 8192]).unwrap();
+        let s = SavedTiles::open(&path, "a", &scene(13.3), 0.05).unwrap();
+        let t = Tile::new(3, 4, 2);
+        let mut sink = s.sink(256, s.generation());
+        sink.put(t, b"x").unwrap();
+        sink.flush().unwrap();
+        assert!(s.mark_complete(256, 3, s.generation()).unwrap());
+        assert_eq!(s.get("a", 256, Tile::new(3, 0, 0)).unwrap(), Lookup::Empty);
+        drop(s);
+        let s = SavedTiles::open(&path, "a", &scene(13.3), 0.05).unwrap();
+        assert_eq!(s.get("a", 256, t).unwrap(), Lookup::Png(b"x".to_vec()));
+        // The same id with another path: its old tiles go.
+        let moved = SavedTiles::open(&path, "a", &scene(2.35), 0.05).unwrap();
+        assert_eq!(moved.get("a", 256, t).unwrap(), Lookup::Unknown);
+        drop(moved);
+        let other = SavedTiles::open(&path, "b", &scene(13.3), 0.05).unwrap();
+        assert_eq!(other.totals().unwrap(), (0, 0));
+    }
 }
