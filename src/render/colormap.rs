@@ -263,17 +263,35 @@ impl Colormap {
         let mut data = vec![0u8; d.data.len() * 4];
         data.par_chunks_mut(4 * 4096)
             .zip(d.data.par_chunks(4096))
-            .for_each(|(out, src)| {
-                for (px, &v) in out.chunks_exact_mut(4).zip(src) {
-                    // Most of a big poster is empty: skip the square root.
-                    let i = if v == 0 { 0 } else { self.index(v) };
-                    px.copy_from_slice(&self.lut[i as usize]);
-                }
-            });
+            .for_each(|(out, src)| self.colorize_run(src, out));
         RgbaImage {
             width: d.width,
             height: d.height,
             data,
+        }
+    }
+
+    /// Colours of the densities `src` into `out` (4 bytes each).
+    ///
+    /// Most of a big poster is empty, so pixels go in groups of 16: a group
+    /// of zeros is one OR over the group and one copy of the clear colour;
+    /// only the others pay for the lookup. Pixel by pixel, the test for
+    /// zero alone kept the loop from vectorising: a 16000² poster spent
+    /// 10% of its CPU time here, 4% with groups (perf, 2,000-ride set).
+    fn colorize_run(&self, src: &[u32], out: &mut [u8]) {
+        const GROUP: usize = 16;
+        let clear = [self.lut[0]; GROUP];
+        let clear: &[u8] = clear.as_flattened();
+        for (o, s) in out.chunks_mut(4 * GROUP).zip(src.chunks(GROUP)) {
+            if s.iter().fold(0, |acc, &v| acc | v) == 0 {
+                o.copy_from_slice(&clear[..o.len()]);
+                continue;
+            }
+            for (px, &v) in o.chunks_exact_mut(4).zip(s) {
+                // Zero stays clear without the square root.
+                let i = if v == 0 { 0 } else { self.index(v) };
+                px.copy_from_slice(&self.lut[i as usize]);
+            }
         }
     }
 }
@@ -437,5 +455,36 @@ mod tests {
             "bright where 30 tracks pass: {:?}",
             &img.data[4..]
         );
+    }
+
+    #[test]
+    fn every_pixel_gets_its_own_colour() {
+        // Zero groups, mixed groups and a short tail: every pixel as
+        // `index` and the LUT say, one by one.
+        let cm = Colormap::new(Gradient::palette("hot").unwrap(), Some([9, 8, 7, 255]));
+        let mut data = vec![0u32; 16 * 5 + 7];
+        for (i, v) in [
+            (17, 1),
+            (31, 5 * DENSITY_ONE),
+            (50, 7),
+            (86, 900 * DENSITY_ONE),
+        ] {
+            data[i] = v;
+        }
+        let (width, height) = (data.len() as u32, 1);
+        let img = cm.colorize(&Density {
+            width,
+            height,
+            data: data.clone(),
+        });
+        for (i, &v) in data.iter().enumerate() {
+            let want = if v == 0 {
+                cm.lut[0]
+            } else {
+                cm.lut[cm.index(v) as usize]
+            };
+            assert_eq!(img.data[4 * i..4 * i + 4], want, "pixel {i}");
+        }
+        assert_ne!(cm.lut[cm.index(900 * DENSITY_ONE) as usize], cm.lut[0]);
     }
 }
