@@ -11,13 +11,16 @@
 //! compressor only refers to the previous byte (runs of zeros).
 //!
 //! The compressor is fdeflate's, the one the png crate uses for
-//! `Compression::Fastest`, so files stay the size they were. Neither it nor
-//! any other crate here makes a piece of a zlib stream: fdeflate only
-//! writes whole streams, and flate2 (whose sync flush would) compresses
-//! heatmap rows several times slower at its fastest level (see
-//! [`compress_piece`]). So this module takes fdeflate's whole stream apart,
-//! which is the part written by hand. The png crate filters only inside its
-//! own encoder, so the Up filter is here too (one subtraction a byte).
+//! `Compression::Fastest`, so files stay the size they were (12.23 MB
+//! against 12.16 MB for a 16000² poster) and each core compresses as fast
+//! as the single encoder did. fdeflate only writes whole streams; flate2
+//! could sync-flush, but would swap a compressor made for filtered PNG rows
+//! for a general LZ77 one (not measured here), and gzp's zlib writer is
+//! a `Write` with threads of its own and no PNG filtering, whose Zlib
+//! format needs flate2's C backend. So this module takes fdeflate's whole stream apart and joins the
+//! pieces, which is the part written by hand (~40 lines); zlib-rs combines
+//! the checksums. The png crate filters only inside its own encoder, so the
+//! Up filter is here too (one subtraction a byte).
 
 use super::{EncodeError, PngHeader};
 use rayon::prelude::*;
@@ -62,8 +65,10 @@ fn compress_piece(above: &[u8], rows: &[u8], row: usize) -> Piece {
         .expect("writing to a Vec cannot fail");
     let mut above = above;
     for r in rows.chunks_exact(row) {
-        for (o, (a, b)) in line[1..].iter_mut().zip(r.iter().zip(above)) {
-            *o = a.wrapping_sub(*b);
+        // Slices of one length: the loop runs as vector code.
+        let (out, prev) = (&mut line[1..=row], &above[..row]);
+        for ((o, &a), &b) in out.iter_mut().zip(r).zip(prev) {
+            *o = a.wrapping_sub(b);
         }
         c.write_data(&line).expect("writing to a Vec cannot fail");
         above = r;
