@@ -268,7 +268,7 @@ mod tests {
                 .map(|_| {
                     seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
                     let v = (seed >> 16) as u8;
-                    if v % 3 == 0 { 0 } else { v }
+                    if v.is_multiple_of(3) { 0 } else { v }
                 })
                 .collect();
             let whole = fdeflate::compress_to_vec(&data);
