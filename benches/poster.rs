@@ -31,6 +31,12 @@
 //! | 16000² | 6.17 s, 3.99 s    | 5.69 s, 3.80 s   | 12.16, 12.23 MB    |
 //! | 32000² | 12.50 s, 10.09 s  | 9.39 s, 9.33 s   | 40.13, 40.38 MB    |
 //!
+//! The same two binaries again on a quieter machine (load average ~2),
+//! alternating, medians of 3 (wall): 16000² 2.00 s → 1.86 s, 32000² 4.74
+//! s → 4.67 s; `cargo bench --bench poster` in the same minutes: 1.86 s
+//! and 4.64 s. hotpot 0.3.0 (issue 12's figures): 5.7 s and 19.8 s, so
+//! 0.33x and 0.24x of its time.
+//!
 //! Where a 16000² poster's CPU time goes (perf samples, before → after):
 //! drawing 64% → 65%, summing and clearing the per-thread buffers 9%,
 //! colours 9% → 6-8%, level-of-detail building 6%, loading the scene 4%,

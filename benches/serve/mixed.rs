@@ -1,5 +1,23 @@
 //! Issue 12's serve run: cold mixed 512 px tiles that hold data, one
-//! connection, then 32 connections. See the top of `serve.rs`.
+//! connection, then 32 connections; then the same after the server has
+//! pre-rendered the default style and restarted (memory cache empty,
+//! tiles on disk). See the top of `serve.rs`.
+//!
+//! Measured on the 2-core machine (load average ~1-2), CPU renderer,
+//! 2,000 rides, 140 tiles z8-z16 (z8-z10 hold only 2, 4 and 8):
+//!
+//! | run | tiles/s | p50 | p99 | max |
+//! |---|---|---|---|---|
+//! | fresh, 1 connection | 80 | 4.6 ms | 92 ms | 96 ms |
+//! | fresh, another palette | 177 | 3.4 ms | 46 ms | 53 ms |
+//! | fresh, 32 connections (343 tiles) | 170 | 166 ms | 436 ms | 437 ms |
+//! | pre-rendered, restarted, 1 connection | 8,487 | 0.04 ms | 4.3 ms | 4.8 ms |
+//! | pre-rendered, another palette (swap) | 11,054 | 0.03 ms | 0.3 ms | 5.2 ms |
+//! | pre-rendered, 32 connections | 9,428 | 2.4 ms | 11.2 ms | 14.0 ms |
+//!
+//! Pre-rendering z2-16 at 256 and 512 px: 6,230 tiles, 57 MB, 20.7 s.
+//! hotpot 0.3.0 on the same run (issue 12): 129 tiles/s, p50 2.4 ms, p99
+//! 155 ms, max 237 ms.
 
 use crate::common;
 use hotpot::geo::WORLD_SIZE;
