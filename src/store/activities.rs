@@ -25,6 +25,9 @@ pub struct NewActivity {
     pub bbox: [u32; 4],
     pub properties: serde_json::Map<String, serde_json::Value>,
     pub track_blob: Vec<u8>,
+    /// The explorer tiles of the track (`store::explorer::tiles`), computed
+    /// with the rest of the row off the writer thread.
+    pub explorer_tiles: Vec<super::explorer::ZoomTile>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -386,8 +389,7 @@ fn insert_one(tx: &Transaction, a: &NewActivity) -> Result<InsertOutcome> {
         "INSERT INTO activity_bounds (id, min_x, max_x, min_y, max_y) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![id, a.bbox[0], a.bbox[2], a.bbox[1], a.bbox[3]],
     )?;
-    let track = Track::decode(&a.track_blob).map_err(|source| StoreError::Track { id, source })?;
-    super::explorer::record(tx, id, &track)?;
+    super::explorer::record(tx, id, &a.explorer_tiles)?;
     Ok(InsertOutcome::Added(id))
 }
 
