@@ -18,6 +18,24 @@
 //!
 //! Drawing dominates (wide lines over short segments); with 2.5 px lines
 //! a 16000² poster takes 1.6-1.8 s. 100,000² took 32 s and 340 MB.
+//!
+//! PNG rows filtered and deflated on all cores (render::encode::parallel)
+//! and colours in groups, against the single encoder thread before
+//! (910c80d), same run alternating the two binaries, cpu, full set, on the
+//! same machine under heavy load from other builds (load average 5-6, so
+//! wall time is close to CPU time): medians of 5 runs at 16000², 3 at
+//! 32000²; CPU = user + sys of the process.
+//!
+//! | size   | before: wall, CPU | after: wall, CPU | file before, after |
+//! |--------|-------------------|------------------|--------------------|
+//! | 16000² | 6.17 s, 3.99 s    | 5.69 s, 3.80 s   | 12.16, 12.23 MB    |
+//! | 32000² | 12.50 s, 10.09 s  | 9.39 s, 9.33 s   | 40.13, 40.38 MB    |
+//!
+//! Where a 16000² poster's CPU time goes (perf samples, before → after):
+//! drawing 64% → 65%, summing and clearing the per-thread buffers 9%,
+//! colours 9% → 6-8%, level-of-detail building 6%, loading the scene 4%,
+//! culling 1.5%, PNG filter + deflate + CRC and writing 6% → 6% (then on
+//! one thread, now on all).
 
 mod common;
 

@@ -260,6 +260,16 @@ struct ServeArgs {
     /// e.g. 300m or 0.2mi (as `import --trim`).
     #[arg(long, value_parser = parse_distance)]
     trim: Option<f64>,
+    /// Do not draw the default style's tiles ahead. By default the server
+    /// renders them while idle, lowest zooms and densest tiles first, and
+    /// saves them beside the database (DB.tiles, kept across restarts;
+    /// uploads and imports redraw only the tiles they touch).
+    #[arg(long)]
+    no_prerender: bool,
+    /// Zooms to draw ahead, as `hotpot export --zoom` (deeper tiles hold
+    /// little and render live in milliseconds).
+    #[arg(long, default_value = "2-16", value_parser = export::parse_zooms, value_name = "Z-Z")]
+    prerender_zoom: std::ops::RangeInclusive<u8>,
 }
 
 #[derive(Args)]
@@ -717,6 +727,7 @@ fn gpu_info(args: StatsArgs) -> Result<ExitCode> {
 }
 
 fn serve(db: &Path, backend: Backend, args: ServeArgs) -> Result<ExitCode> {
+    use hotpot::serve::prerender::PrerenderOptions;
     use hotpot::serve::{ServeOptions, serve};
     let opts = ServeOptions {
         db: db.to_owned(),
@@ -733,6 +744,10 @@ fn serve(db: &Path, backend: Backend, args: ServeArgs) -> Result<ExitCode> {
             ..Default::default()
         },
         upload_trim_m: args.trim,
+        prerender: (!args.no_prerender).then(|| PrerenderOptions {
+            zooms: args.prerender_zoom.clone(),
+            ..PrerenderOptions::beside(db)
+        }),
     };
     let renderer = backend::renderer(backend)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

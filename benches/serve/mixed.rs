@@ -5,6 +5,8 @@ use crate::common;
 use hotpot::geo::WORLD_SIZE;
 use hotpot::render::Renderer;
 use hotpot::render::cpu::CpuRenderer;
+use hotpot::serve::prerender::PrerenderOptions;
+use hotpot::serve::state::AppState;
 use hotpot::serve::{ServeOptions, app};
 use hotpot::store::Store;
 use std::collections::{BTreeMap, HashMap};
@@ -60,7 +62,51 @@ pub fn main() {
         many.len()
     );
     let urls: Vec<String> = many.iter().map(|t| url(&base, t, "")).collect();
-    let (lat, wall) = concurrent(&urls, CONNECTIONS);
+    report_concurrent(&urls);
+    drop(rt);
+
+    // The default style drawn ahead and saved beside the database, then a
+    // restart: nothing in memory, every tile of z2-16 on disk.
+    let prerender = PrerenderOptions::beside(&db);
+    common::remove_db(&prerender.path);
+    let t = Instant::now();
+    let (rt, _, state) = start_with(&db, Box::new(CpuRenderer::new()), Some(prerender.clone()));
+    let pre = state.prerender.clone().expect("pre-rendering starts");
+    while !pre.complete() || pre.busy.load(std::sync::atomic::Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (tiles, bytes) = pre.saved.totals().unwrap();
+    println!(
+        "pre-rendered z2-16 at 256 and 512 px: {tiles} tiles, {:.1} MB, in {:.1} s",
+        bytes as f64 / 1e6,
+        t.elapsed().as_secs_f64()
+    );
+    drop((rt, state, pre));
+    let (rt, base, _) = start_with(&db, Box::new(CpuRenderer::new()), Some(prerender));
+    println!(
+        "cpu, pre-rendered, restarted (memory cache empty), 1 connection, {} tiles:",
+        one.len()
+    );
+    let urls: Vec<String> = one.iter().map(|t| url(&base, t, "")).collect();
+    report(&one, &sequential(&urls));
+    println!("same tiles, another palette (the saved tiles' palette swapped):");
+    let urls: Vec<String> = one
+        .iter()
+        .map(|t| url(&base, t, "?palette=viridis"))
+        .collect();
+    report(&one, &sequential(&urls));
+    println!(
+        "cpu, pre-rendered, {CONNECTIONS} connections, {} tiles:",
+        many.len()
+    );
+    let urls: Vec<String> = many.iter().map(|t| url(&base, t, "")).collect();
+    report_concurrent(&urls);
+    drop(rt);
+}
+
+/// Tiles/s and latencies of `urls` over [`CONNECTIONS`] connections.
+fn report_concurrent(urls: &[String]) {
+    let (lat, wall) = concurrent(urls, CONNECTIONS);
     let mut all = lat.clone();
     all.sort();
     println!(
@@ -70,17 +116,27 @@ pub fn main() {
         pct(&all, 0.99),
         pct(&all, 1.0)
     );
-    drop(rt);
 }
 
 /// A fresh server on 127.0.0.1 with `renderer`, its runtime and base URL.
 pub fn start(db: &Path, renderer: Box<dyn Renderer + Send>) -> (tokio::runtime::Runtime, String) {
+    let (rt, base, _) = start_with(db, renderer, None);
+    (rt, base)
+}
+
+/// [`start`], pre-rendering as `prerender` says; with the server's state.
+pub fn start_with(
+    db: &Path,
+    renderer: Box<dyn Renderer + Send>,
+    prerender: Option<PrerenderOptions>,
+) -> (tokio::runtime::Runtime, String, Arc<AppState>) {
     let opts = ServeOptions {
         db: db.to_owned(),
         cache_mb: 512,
         uploads: false,
         upload_token: None,
         max_upload_mb: 1,
+        prerender,
         ..Default::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -88,13 +144,13 @@ pub fn start(db: &Path, renderer: Box<dyn Renderer + Send>) -> (tokio::runtime::
         .enable_all()
         .build()
         .unwrap();
-    let (router, _) = app(&opts, renderer).unwrap();
+    let (router, state) = app(&opts, renderer).unwrap();
     let listener = rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     rt.spawn(async move { axum::serve(listener, router).await });
-    (rt, base)
+    (rt, base, state)
 }
 
 type Tile = (u8, u32, u32);

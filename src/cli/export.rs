@@ -67,7 +67,7 @@ enum ExportCommand {
     },
 }
 
-fn parse_zooms(s: &str) -> Result<RangeInclusive<u8>, String> {
+pub(crate) fn parse_zooms(s: &str) -> Result<RangeInclusive<u8>, String> {
     let num = |v: &str| -> Result<u8, String> {
         v.trim()
             .parse::<u8>()

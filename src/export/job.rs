@@ -9,7 +9,7 @@ use crate::render::Renderer;
 use crate::scene::Scene;
 use crate::serve::style::{StyleQuery, TileStyle};
 use crate::store::Store;
-use crate::tiles::{self, PipelineOptions, PipelineReport, Tile, TileStyleSpec};
+use crate::tiles::{self, PipelineOptions, PipelineReport, Tile};
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -86,13 +86,7 @@ pub fn export(spec: &ExportSpec, renderer: &mut dyn Renderer) -> Result<ExportRe
     };
     let load = start.elapsed();
 
-    let spec_style = TileStyleSpec {
-        colormap: style.colormap.clone(),
-        line_width: style.line_width,
-        tile_size: spec.tile_size,
-        glow: style.glow,
-        scale: style.scale,
-    };
+    let spec_style = style.spec(spec.tile_size);
     let t = Instant::now();
     // Fitting the data exports every tile a line reaches, also those just
     // past the data's box that a line's edge reaches into.

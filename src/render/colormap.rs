@@ -260,23 +260,48 @@ impl Colormap {
     }
 
     pub fn colorize(&self, d: &Density) -> RgbaImage {
-        let mut data = vec![0u8; d.data.len() * 4];
-        data.par_chunks_mut(4 * 4096)
-            .zip(d.data.par_chunks(4096))
-            .for_each(|(out, src)| {
-                for (px, &v) in out.chunks_exact_mut(4).zip(src) {
-                    // Most of a big poster is empty: skip the square root.
-                    let i = if v == 0 { 0 } else { self.index(v) };
-                    px.copy_from_slice(&self.lut[i as usize]);
-                }
-            });
+        let clear = [self.lut[0]; GROUP];
+        // Collected in place on all threads: no zeroed buffer first (a
+        // strip's 16 MB memset was 2% of a poster's CPU time, all of it on
+        // the calling thread).
+        let groups: Vec<[[u8; 4]; GROUP]> = d
+            .data
+            .par_chunks(GROUP)
+            .map(|s| self.colour_group(s, &clear))
+            .collect();
+        let mut data = groups.into_flattened().into_flattened();
+        data.truncate(d.data.len() * 4);
         RgbaImage {
             width: d.width,
             height: d.height,
             data,
         }
     }
+
+    /// Colours of up to [`GROUP`] densities (the rest of the group clear).
+    ///
+    /// Most of a big poster is empty, so pixels go in groups: a group of
+    /// zeros costs one OR over the group and a copy of `clear`, and only
+    /// the others pay for the lookup. Pixel by pixel (a test for zero per
+    /// pixel, into a zeroed buffer) colours took 9.3% of a 16000² poster's
+    /// CPU time; in groups 6-8% (perf samples, 2,000-ride set).
+    #[inline]
+    fn colour_group(&self, s: &[u32], clear: &[[u8; 4]; GROUP]) -> [[u8; 4]; GROUP] {
+        let mut out = *clear;
+        if s.iter().fold(0, |acc, &v| acc | v) != 0 {
+            for (px, &v) in out.iter_mut().zip(s) {
+                // Zero stays clear without the square root.
+                if v != 0 {
+                    *px = self.lut[self.index(v) as usize];
+                }
+            }
+        }
+        out
+    }
 }
+
+/// Pixels coloured together by [`Colormap::colorize`].
+const GROUP: usize = 16;
 
 /// `fg` over `bg`, straight alpha.
 pub fn over(fg: [u8; 4], bg: [u8; 4]) -> [u8; 4] {
@@ -437,5 +462,36 @@ mod tests {
             "bright where 30 tracks pass: {:?}",
             &img.data[4..]
         );
+    }
+
+    #[test]
+    fn every_pixel_gets_its_own_colour() {
+        // Zero groups, mixed groups and a short tail: every pixel as
+        // `index` and the LUT say, one by one.
+        let cm = Colormap::new(Gradient::palette("hot").unwrap(), Some([9, 8, 7, 255]));
+        let mut data = vec![0u32; 16 * 5 + 7];
+        for (i, v) in [
+            (17, 1),
+            (31, 5 * DENSITY_ONE),
+            (50, 7),
+            (86, 900 * DENSITY_ONE),
+        ] {
+            data[i] = v;
+        }
+        let (width, height) = (data.len() as u32, 1);
+        let img = cm.colorize(&Density {
+            width,
+            height,
+            data: data.clone(),
+        });
+        for (i, &v) in data.iter().enumerate() {
+            let want = if v == 0 {
+                cm.lut[0]
+            } else {
+                cm.lut[cm.index(v) as usize]
+            };
+            assert_eq!(img.data[4 * i..4 * i + 4], want, "pixel {i}");
+        }
+        assert_ne!(cm.lut[cm.index(900 * DENSITY_ONE) as usize], cm.lut[0]);
     }
 }

@@ -1,6 +1,10 @@
 //! PNG output: whole images for tiles, and images streamed block by block
 //! for posters too large to hold in memory.
 
+mod parallel;
+
+pub use parallel::write_png_blocks_parallel;
+
 use super::RgbaImage;
 use std::io::Write;
 
@@ -10,6 +14,8 @@ pub enum EncodeError {
     Png(#[from] png::EncodingError),
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    #[error("PNG image data: {0}")]
+    Rows(String),
 }
 
 /// Pixel layouts hotpot writes.
@@ -110,7 +116,24 @@ pub fn write_png<W: Write>(out: W, img: &RgbaImage, fast: bool) -> Result<(), En
 /// whole rows in `header.format`. Only one block and a row or two of the
 /// encoder's state are in memory at a time, so the image may be far larger
 /// than memory. Returns the time spent encoding (not waiting for blocks).
+///
+/// Fast headers (posters) are filtered and compressed on all cores
+/// ([`write_png_blocks_parallel`]); the others by the png crate on this
+/// thread ([`write_png_blocks_serial`]).
 pub fn write_png_blocks<W: Write>(
+    out: W,
+    header: &PngHeader,
+    blocks: impl IntoIterator<Item = Vec<u8>>,
+) -> Result<std::time::Duration, EncodeError> {
+    if header.fast {
+        write_png_blocks_parallel(out, header, blocks)
+    } else {
+        write_png_blocks_serial(out, header, blocks)
+    }
+}
+
+/// [`write_png_blocks`] by the png crate's stream writer, on this thread.
+pub fn write_png_blocks_serial<W: Write>(
     out: W,
     header: &PngHeader,
     blocks: impl IntoIterator<Item = Vec<u8>>,
@@ -211,23 +234,28 @@ mod tests {
         };
         let mut header = PngHeader::rgba(5, 7, true);
         header.dpi = Some(300.0);
-        let mut streamed = Vec::new();
-        let blocks = img.data.chunks(3 * 5 * 4).map(<[u8]>::to_vec);
-        write_png_blocks(&mut streamed, &header, blocks).unwrap();
-        assert_eq!(read_png(&streamed).unwrap(), img);
-        let dims = png::Decoder::new(std::io::Cursor::new(&streamed))
-            .read_info()
-            .unwrap()
-            .info()
-            .pixel_dims
-            .unwrap();
-        assert_eq!((dims.xppu, dims.unit), (11811, png::Unit::Meter));
+        for fast in [true, false] {
+            header.fast = fast;
+            let mut streamed = Vec::new();
+            let blocks = img.data.chunks(3 * 5 * 4).map(<[u8]>::to_vec);
+            write_png_blocks(&mut streamed, &header, blocks).unwrap();
+            assert_eq!(read_png(&streamed).unwrap(), img, "fast: {fast}");
+            let dims = png::Decoder::new(std::io::Cursor::new(&streamed))
+                .read_info()
+                .unwrap()
+                .info()
+                .pixel_dims
+                .unwrap();
+            assert_eq!((dims.xppu, dims.unit), (11811, png::Unit::Meter));
+        }
     }
 
     #[test]
     fn missing_rows_are_an_error() {
-        let header = PngHeader::rgba(4, 4, true);
-        let r = write_png_blocks(Vec::new(), &header, [vec![0u8; 16]]);
-        assert!(r.is_err(), "three of four rows missing");
+        for fast in [true, false] {
+            let header = PngHeader::rgba(4, 4, fast);
+            let r = write_png_blocks(Vec::new(), &header, [vec![0u8; 16]]);
+            assert!(r.is_err(), "three of four rows missing (fast: {fast})");
+        }
     }
 }

@@ -17,6 +17,7 @@ pub mod lod;
 pub mod look;
 pub mod mask;
 pub mod poster;
+pub mod repalette;
 pub mod tone;
 pub mod track_levels;
 pub mod view;

@@ -174,8 +174,7 @@ async fn from_archive(State(s): State<ArchiveState>, req: Request, next: Next) -
                 .into_response();
         }
     };
-    let etag = format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(&png));
-    respond(&s.app, CachedTile { png, etag }, size, req.headers())
+    respond(&s.app, CachedTile::new(png), size, req.headers())
 }
 
 /// The tile and size a request path asks for, in any of the server's URL

@@ -33,6 +33,15 @@ pub struct CachedTile {
     pub etag: String,
 }
 
+impl CachedTile {
+    /// A tile and its ETag, a hash of its bytes (the same for the same
+    /// tile whether rendered now or pre-rendered).
+    pub fn new(png: Bytes) -> CachedTile {
+        let etag = format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(&png));
+        CachedTile { png, etag }
+    }
+}
+
 pub struct TileCache {
     inner: moka::future::Cache<TileKey, CachedTile>,
     pub hits: AtomicU64,

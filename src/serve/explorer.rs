@@ -7,8 +7,10 @@
 use super::cache::CachedTile;
 use super::routes::{HttpError, parse_coords, parse_tile_file, respond};
 use super::state::AppState;
-use crate::explorer::is_kept_zoom;
 use crate::explorer::layer::ExplorerLayer;
+use crate::explorer::{TileXY, is_kept_zoom};
+use crate::geo::WORLD_SIZE;
+use crate::render::mask::{Mask, mask_bbox};
 use crate::render::{View, encode};
 use crate::store::Store;
 use axum::body::Bytes;
@@ -33,13 +35,31 @@ impl ExplorerLayers {
             return Ok(layer.clone());
         }
         let visits = store.explorer_visits(zoom).map_err(|e| e.to_string())?;
+        let masks = store.masks().map_err(|e| e.to_string())?;
         let layer = Arc::new(ExplorerLayer::new(
             zoom,
-            visits.iter().map(|v| v.tile).collect(),
+            visits
+                .iter()
+                .map(|v| v.tile)
+                .filter(|&t| !masked(zoom, t, &masks))
+                .collect(),
         ));
         map.insert(zoom, (generation, layer.clone()));
         Ok(layer)
     }
+}
+
+/// Whether a privacy mask reaches into explorer tile `t`: such tiles are
+/// not shown (a served map must not outline the squares around a home).
+/// Visits are kept per activity from the raw track at import; hiding every
+/// tile a mask touches keeps the mask's promise without clipping every
+/// track again for this layer.
+fn masked(zoom: u8, (x, y): TileXY, masks: &[Mask]) -> bool {
+    let r = crate::geo::tile_rect(zoom, x, y);
+    masks.iter().any(|m| {
+        let b = mask_bbox(m).map(|v| v as f64 / WORLD_SIZE);
+        b[0] < r.x1 && r.x0 < b[2] && b[1] < r.y1 && r.y0 < b[3]
+    })
 }
 
 pub async fn explorer_tile(
@@ -73,6 +93,5 @@ pub async fn explorer_tile(
     .await
     .map_err(|e| HttpError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
     .map_err(|e| HttpError(StatusCode::INTERNAL_SERVER_ERROR, e))?;
-    let etag = format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(&png));
-    Ok(respond(&state, CachedTile { png, etag }, size, &headers))
+    Ok(respond(&state, CachedTile::new(png), size, &headers))
 }

@@ -16,6 +16,7 @@ pub mod export_route;
 pub mod guard;
 pub mod listen;
 pub mod page;
+pub mod prerender;
 pub mod routes;
 pub mod state;
 pub mod style;
@@ -58,6 +59,8 @@ pub struct ServeOptions {
     /// Origins whose pages may upload (`--allow-origin`).
     pub allow_origins: Vec<String>,
     pub limits: ConnLimits,
+    /// Draw and save the default style's tiles ahead (`None`: off).
+    pub prerender: Option<prerender::PrerenderOptions>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -7,6 +7,8 @@ use super::state::AppState;
 use super::style::{StyleQuery, TileStyle};
 use crate::render::look;
 use crate::render::{RenderJob, View, encode};
+use crate::tiles::Tile;
+use crate::tiles::saved::Lookup;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
@@ -139,10 +141,9 @@ async fn tile(
         // tiles on every pan) this handler is dropped, but the render
         // finishes and is cached for the next request.
         None => {
-            let view = View::tile(z, x, y, size);
             let st = state.clone();
             tokio::spawn(async move {
-                let make = render_and_encode(st.clone(), view, style);
+                let make = saved_or_rendered(st.clone(), Tile::new(z, x, y), size, style);
                 st.cache.get_or_make(key, make).await
             })
             .await
@@ -172,6 +173,30 @@ fn unknown_keys_warning(keys: &[String]) -> Option<HeaderValue> {
         names.join(", ")
     );
     HeaderValue::from_str(&text).ok()
+}
+
+/// The tile from the pre-rendered ones when they hold it (or know it
+/// empty), else rendered.
+async fn saved_or_rendered(
+    state: Arc<AppState>,
+    tile: Tile,
+    size: u32,
+    style: TileStyle,
+) -> Result<CachedTile, TileError> {
+    if let Some(pre) = state.prerender.clone() {
+        let st = style.clone();
+        let found = tokio::task::spawn_blocking(move || pre.lookup(&st, size, tile))
+            .await
+            .map_err(|e| TileError::Task(e.to_string()))?;
+        match found {
+            Ok(Lookup::Png(png)) => return Ok(CachedTile::new(Bytes::from(png))),
+            Ok(Lookup::Empty) => return Ok(CachedTile::new(Bytes::new())),
+            Ok(Lookup::Unknown) => {}
+            // A broken cache file must not fail the tile: draw it.
+            Err(e) => tracing::warn!("pre-rendered tile {tile}: {e}"),
+        }
+    }
+    render_and_encode(state, View::tile(tile.z, tile.x, tile.y, size), style).await
 }
 
 async fn render_and_encode(
@@ -210,8 +235,7 @@ async fn render_and_encode(
     .await
     .map_err(|e| TileError::Task(e.to_string()))?
     .map_err(|e| TileError::Encode(e.to_string()))?;
-    let etag = format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(&png));
-    Ok(CachedTile { png, etag })
+    Ok(CachedTile::new(png))
 }
 
 /// An empty body stands for "nothing here": a transparent PNG of the
@@ -272,6 +296,27 @@ pub fn empty_png(size: u32) -> Bytes {
     }
 }
 
+/// What the pre-rendering has saved and whether it is done.
+async fn prerender_stats(state: &AppState) -> serde_json::Value {
+    let Some(pre) = state.prerender.clone() else {
+        return serde_json::Value::Null;
+    };
+    let p = pre.clone();
+    let totals = tokio::task::spawn_blocking(move || p.saved.totals()).await;
+    let (tiles, bytes) = match totals {
+        Ok(Ok(t)) => t,
+        _ => (0, 0),
+    };
+    serde_json::json!({
+        "complete": pre.complete(),
+        "busy": pre.busy.load(Ordering::Relaxed),
+        "rendered": pre.rendered.load(Ordering::Relaxed),
+        "saved_tiles": tiles,
+        "saved_bytes": bytes,
+        "file": pre.saved.path().display().to_string(),
+    })
+}
+
 pub async fn healthz() -> &'static str {
     "ok\n"
 }
@@ -318,6 +363,7 @@ pub async fn stats(State(state): State<Arc<AppState>>) -> Result<Response, HttpE
             "max": load(&w.max_batch),
         },
         "render_ms_total": load(&w.render_ms),
+        "prerender": prerender_stats(&state).await,
         "uploads": state.uploads.enabled,
         "connections": {
             "open": conns.open(),

@@ -13,6 +13,7 @@ use super::ServeOptions;
 use super::cache::TileCache;
 use super::error::TileError;
 use super::listen::Connections;
+use super::prerender::Prerender;
 use super::worker::WorkerHandle;
 use crate::filter::Filter;
 use crate::geo::{UnitRect, WORLD_SIZE};
@@ -55,6 +56,8 @@ pub struct AppState {
     pub explorer: super::explorer::ExplorerLayers,
     /// Histograms for `?scale=eqhist`, per scene and zoom.
     pub eqhist: Arc<crate::render::tone::EqHistCache>,
+    /// The default style's tiles drawn ahead and saved (`None` when off).
+    pub prerender: Option<Arc<Prerender>>,
 }
 
 /// Filtered scenes kept; each is a subset of the whole, sharing nothing.
@@ -96,6 +99,20 @@ impl AppState {
         generation: u64,
     ) -> Arc<AppState> {
         let (updates, rx) = mpsc::channel();
+        let prerender =
+            opts.prerender
+                .as_ref()
+                .and_then(|p| match Prerender::open(p.clone(), &scene) {
+                    Ok(opened) => Some(opened),
+                    Err(e) => {
+                        tracing::error!("pre-rendering is off: {e}");
+                        None
+                    }
+                });
+        let (prerender, wake) = match prerender {
+            Some((p, wake)) => (Some(Arc::new(p)), Some(wake)),
+            None => (None, None),
+        };
         let state = Arc::new(AppState {
             db: opts.db.clone(),
             scene: Arc::new(RwLock::new(Arc::new(scene))),
@@ -120,6 +137,7 @@ impl AppState {
             updates,
             explorer: Default::default(),
             eqhist: Default::default(),
+            prerender,
         });
         // Weak: the thread ends when the last handler lets go of the state
         // (and with it the sender).
@@ -128,6 +146,9 @@ impl AppState {
             .name("scene-updates".into())
             .spawn(move || apply_updates(weak, rx))
             .expect("spawn scene-updates thread");
+        if let Some(wake) = wake {
+            super::prerender::start(&state, state.scene.clone(), wake);
+        }
         state
     }
 
@@ -260,6 +281,9 @@ impl AppState {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clear();
+        if let Some(pre) = &self.prerender {
+            pre.changed(&self.scene(), areas);
+        }
         match areas {
             // A tile's lines reach a few pixels past its edge: 5% of a tile.
             Some(areas) => pollster::block_on(self.cache.invalidate(areas, 0.05)),

@@ -55,6 +55,32 @@ pub struct TileStyle {
 }
 
 impl TileStyle {
+    /// Whether tiles of `self` are tiles of `other` in other colours: the
+    /// same lines, and the same palette index for every density (see
+    /// [`crate::render::repalette`]).
+    pub fn recolours(&self, other: &TileStyle) -> bool {
+        let (a, b) = (&self.colormap, &other.colormap);
+        self.filter.is_none()
+            && other.filter.is_none()
+            && self.line_width == other.line_width
+            && self.glow == other.glow
+            && self.scale == other.scale
+            && self.scale != Scale::Eqhist
+            && a.tone == b.tone
+            && a.gradient.max_count() == b.gradient.max_count()
+    }
+
+    /// How the batch tile pipeline draws this style at `tile_size` px.
+    pub fn spec(&self, tile_size: u32) -> crate::tiles::TileStyleSpec {
+        crate::tiles::TileStyleSpec {
+            colormap: self.colormap.clone(),
+            line_width: self.line_width,
+            tile_size,
+            glow: self.glow,
+            scale: self.scale,
+        }
+    }
+
     pub fn from_query(q: &StyleQuery) -> Result<TileStyle, StyleError> {
         let mut filter = match q.filter.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
             Some(f) => Some(

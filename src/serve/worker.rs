@@ -50,8 +50,16 @@ fn warm_levels() -> impl Iterator<Item = u8> {
 
 enum Msg {
     Tile(TileJob),
+    /// A batch for the pre-rendering: drawn only while no tile waits.
+    Background(BackgroundJob),
     /// Prepare this scene (it replaces any scene still being prepared).
     Warm(Arc<Scene>),
+}
+
+struct BackgroundJob {
+    scene: Arc<Scene>,
+    jobs: Vec<RenderJob>,
+    reply: mpsc::Sender<Result<Vec<Density>, RenderError>>,
 }
 
 /// What the worker did, for `/api/stats`.
@@ -81,27 +89,30 @@ impl WorkerHandle {
             .name("render".into())
             .spawn(move || {
                 let mut warm: VecDeque<(Arc<Scene>, RenderJob)> = VecDeque::new();
+                let mut background: VecDeque<BackgroundJob> = VecDeque::new();
                 loop {
-                    let next = if warm.is_empty() {
+                    let next = if warm.is_empty() && background.is_empty() {
                         rx.recv().map_err(|_| mpsc::TryRecvError::Disconnected)
                     } else {
                         rx.try_recv()
                     };
                     let mut batch = Vec::new();
                     match next {
-                        Ok(Msg::Tile(job)) => batch.push(job),
-                        Ok(Msg::Warm(scene)) => warm = warm_jobs(&scene),
+                        Ok(msg) => take(msg, &mut batch, &mut warm, &mut background),
                         Err(mpsc::TryRecvError::Disconnected) => break,
+                        // Nothing waits: a level first (tiles of every
+                        // style use it), then a pre-rendering batch.
                         Err(mpsc::TryRecvError::Empty) => {
                             if let Some((scene, job)) = warm.pop_front() {
                                 prepare(renderer.as_mut(), &scene, job);
+                            } else if let Some(job) = background.pop_front() {
+                                render_background(renderer.as_mut(), job);
                             }
                         }
                     }
                     while !batch.is_empty() && batch.len() < MAX_BATCH {
                         match rx.try_recv() {
-                            Ok(Msg::Tile(job)) => batch.push(job),
-                            Ok(Msg::Warm(scene)) => warm = warm_jobs(&scene),
+                            Ok(msg) => take(msg, &mut batch, &mut warm, &mut background),
                             Err(_) => break,
                         }
                     }
@@ -125,6 +136,22 @@ impl WorkerHandle {
             .send(Msg::Tile(TileJob { job, scene, reply }))
             .map_err(|_| WorkerError::Stopped)?;
         rx.await.map_err(|_| WorkerError::Dropped)?
+    }
+
+    /// Renders `jobs` from `scene` when no tile request waits, blocking
+    /// the calling thread (the pre-rendering's) until done.
+    pub fn render_background(
+        &self,
+        scene: Arc<Scene>,
+        jobs: Vec<RenderJob>,
+    ) -> Result<Vec<Density>, WorkerError> {
+        let (reply, rx) = mpsc::channel();
+        self.tx
+            .send(Msg::Background(BackgroundJob { scene, jobs, reply }))
+            .map_err(|_| WorkerError::Stopped)?;
+        rx.recv()
+            .map_err(|_| WorkerError::Dropped)?
+            .map_err(|e| WorkerError::Render(Arc::new(e)))
     }
 
     /// Prepares `scene`'s levels of detail while no tile waits (after
@@ -162,6 +189,29 @@ fn prepare(renderer: &mut dyn Renderer, scene: &Scene, job: RenderJob) {
     if done.is_err() {
         tracing::error!("preparing a level of detail panicked");
     }
+}
+
+/// Puts a message where it belongs: a tile into the batch, the rest in
+/// their queues.
+fn take(
+    msg: Msg,
+    batch: &mut Vec<TileJob>,
+    warm: &mut VecDeque<(Arc<Scene>, RenderJob)>,
+    background: &mut VecDeque<BackgroundJob>,
+) {
+    match msg {
+        Msg::Tile(job) => batch.push(job),
+        Msg::Warm(scene) => *warm = warm_jobs(&scene),
+        Msg::Background(job) => background.push_back(job),
+    }
+}
+
+fn render_background(renderer: &mut dyn Renderer, job: BackgroundJob) {
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        renderer.render_density(&job.scene, &job.jobs)
+    }))
+    .unwrap_or_else(|_| Err(RenderError::Gpu("the renderer panicked".into())));
+    let _ = job.reply.send(result);
 }
 
 /// Renders a batch: one pass per distinct scene in it (usually one).

@@ -10,6 +10,7 @@
 
 pub mod enumerate;
 pub mod pipeline;
+pub mod saved;
 
 pub use enumerate::{TileWork, enumerate};
 pub use pipeline::{PipelineError, PipelineOptions, PipelineReport, TileSink, TileStyleSpec};

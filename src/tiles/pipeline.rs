@@ -29,6 +29,12 @@ use std::time::{Duration, Instant};
 /// thread, in the order the tiles were given, only for tiles with data.
 pub trait TileSink: Send {
     fn put(&mut self, tile: Tile, png: &[u8]) -> Result<(), SinkError>;
+
+    /// Called after each batch's tiles (a sink may write a batch as one
+    /// transaction).
+    fn flush(&mut self) -> Result<(), SinkError> {
+        Ok(())
+    }
 }
 
 /// A sink's failure, boxed so that every sink keeps its own error type.
@@ -133,7 +139,7 @@ pub enum PipelineError {
 type Encoded = Vec<(Tile, Vec<u8>)>;
 
 /// Renders `tiles` (best sorted by [`Tile::id`]) and writes those with
-/// data to `sink`, in order.
+/// data to `sink`, in order, in batches of `opts.batch`.
 pub fn run(
     renderer: &mut dyn Renderer,
     scene: &Scene,
@@ -141,6 +147,26 @@ pub fn run(
     tiles: &[Tile],
     sink: &mut dyn TileSink,
     opts: &PipelineOptions,
+) -> Result<PipelineReport, PipelineError> {
+    let batches = tiles.chunks(opts.batch.max(1));
+    let mut render = |jobs: &[RenderJob]| renderer.render_density(scene, jobs);
+    run_batches(&mut render, scene, style, batches, sink, &opts.progress)
+}
+
+/// Draws one batch of jobs from the scene: a [`Renderer`] directly, or
+/// one owned by another thread (the server's render worker).
+pub type RenderFn<'a> = dyn FnMut(&[RenderJob]) -> Result<Vec<Density>, RenderError> + 'a;
+
+/// [`run`] with the batches chosen by the caller (the server's
+/// pre-rendering keeps each batch short, so that a tile request never
+/// waits long behind one) and any way of rendering.
+pub fn run_batches<'t>(
+    render: &mut RenderFn<'_>,
+    scene: &Scene,
+    style: &TileStyleSpec,
+    batches: impl Iterator<Item = &'t [Tile]>,
+    sink: &mut dyn TileSink,
+    progress: &ProgressBar,
 ) -> Result<PipelineReport, PipelineError> {
     let start = Instant::now();
     let (dense_tx, dense_rx) = sync_channel::<Vec<(Tile, Density)>>(1);
@@ -173,19 +199,20 @@ pub fn run(
                         written[tile.z as usize] += 1;
                         bytes += png.len() as u64;
                     }
+                    sink.flush().map_err(PipelineError::Sink)?;
                     busy += t.elapsed();
                 }
                 Ok((busy, written, bytes))
             },
         );
         let mut rendered = Ok(());
-        for chunk in tiles.chunks(opts.batch.max(1)) {
+        for chunk in batches {
             let jobs: Vec<RenderJob> = chunk
                 .iter()
                 .map(|&t| look::job_to_render(&style.job(t), style.glow))
                 .collect();
             let t = Instant::now();
-            let densities = match renderer.render_density(scene, &jobs) {
+            let densities = match render(&jobs) {
                 Ok(d) => d,
                 Err(e) => {
                     rendered = Err(PipelineError::Render(e));
@@ -194,7 +221,7 @@ pub fn run(
             };
             report.render += t.elapsed();
             report.batches += 1;
-            opts.progress.inc(chunk.len() as u64);
+            progress.inc(chunk.len() as u64);
             let batch = chunk.iter().copied().zip(densities).collect();
             if dense_tx.send(batch).is_err() {
                 break; // a later stage failed: its error is below

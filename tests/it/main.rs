@@ -15,6 +15,7 @@ mod import_sources;
 mod manage;
 mod mutated;
 mod poster;
+mod prerender;
 mod privacy;
 mod render_semantics;
 mod serve;

@@ -10,11 +10,12 @@ use hotpot::geo::{LonLatBounds, UnitRect, lonlat_to_unit, unit_to_lonlat};
 use hotpot::ingest::types::{ParsedActivity, Point};
 use hotpot::render::colormap::{Colormap, Gradient};
 use hotpot::render::cpu::CpuRenderer;
-use hotpot::render::encode::read_png;
+use hotpot::render::encode::{PngFormat, PngHeader, read_png, write_png_blocks_serial};
 use hotpot::render::poster::{PosterFiles, PosterSpec, PosterTiming, raw, render_poster};
 use hotpot::render::{Renderer, RgbaImage};
 use hotpot::scene::Scene;
 use hotpot_demo::fit_write::write_fit;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -203,6 +204,98 @@ fn strips_join_on_the_gpu() {
             "gpu strips vs {name}: mean {mean}, max {max}"
         );
     }
+}
+
+/// The IDAT stream of a PNG file, all chunks joined.
+fn zlib_stream(path: &Path) -> Vec<u8> {
+    let bytes = std::fs::read(path).unwrap();
+    let (mut out, mut at) = (Vec::new(), 8);
+    while at < bytes.len() {
+        let len = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        if &bytes[at + 4..at + 8] == b"IDAT" {
+            out.extend_from_slice(&bytes[at + 8..at + 8 + len]);
+        }
+        at += 12 + len;
+    }
+    out
+}
+
+/// `gdalinfo -checksum`'s band checksums of `path`, failing on any error
+/// GDAL (libpng and zlib underneath) reports while reading every pixel.
+fn gdal_checksums(path: &Path) -> Vec<String> {
+    let out = Command::new("gdalinfo")
+        .arg("-checksum")
+        .arg(path)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        !stderr.contains("ERROR") && !stderr.contains("Warning"),
+        "GDAL complains about {}: {stderr}",
+        path.display()
+    );
+    stdout
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("Checksum="))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Posters are compressed in pieces on all cores and joined into one zlib
+/// stream (render::encode::parallel). Readers that are not ours get the
+/// same pixels as from the png crate's own single-threaded encoder: zlib-rs
+/// (checking the Adler-32) and GDAL (libpng with zlib).
+#[test]
+#[cfg_attr(hotpot_no_gdal, ignore = "needs GDAL (gdal-bin)")]
+fn parallel_posters_read_the_same_in_gdal() {
+    let dir = TempDir::new("poster-gdal");
+    let s = scene(&[vec![winding()], vec![winding()[40..120].to_vec()]]);
+    // Rows of 160 KB: six rows a piece, so each 104-row strip is 18
+    // pieces; and a strip of 7 rows of the raw export.
+    let mut spec = PosterSpec::new(berlin(), 40_000, 150, hot());
+    spec.line_width = Some(40.0);
+    let (png_path, raw_path, t) = poster(&mut CpuRenderer::new(), &s, &spec, dir.path(), "p", true);
+    assert_eq!(t.strips, 2);
+    let img = load(&png_path);
+    let lit = img.data.chunks(4).filter(|p| p[3] > 0).count();
+    assert!(lit > 50_000, "{lit} lit pixels");
+
+    // The same pixels through the png crate's serial encoder.
+    let reference = dir.path().join("reference.png");
+    let header = PngHeader::rgba(img.width, img.height, true);
+    write_png_blocks_serial(
+        std::fs::File::create(&reference).unwrap(),
+        &header,
+        [img.data.clone()],
+    )
+    .unwrap();
+    assert_eq!(load(&reference), img);
+
+    let mut inflated = Vec::new();
+    flate2::read::ZlibDecoder::new(&zlib_stream(&png_path)[..])
+        .read_to_end(&mut inflated)
+        .expect("one zlib stream with the right Adler-32");
+    assert_eq!(
+        inflated.len(),
+        (img.width as usize * 4 + 1) * img.height as usize
+    );
+
+    let ours = gdal_checksums(&png_path);
+    assert_eq!(ours.len(), 4, "RGBA: {ours:?}");
+    assert_eq!(ours, gdal_checksums(&reference));
+    assert_ne!(ours[3], "0", "alpha is not empty");
+
+    // The raw export: 16-bit samples through the same encoder.
+    let (w, h, values) = load_gray16(&raw_path.clone().unwrap());
+    let raw_ref = dir.path().join("raw-reference.png");
+    let mut header = PngHeader::rgba(w, h, true);
+    header.format = PngFormat::Gray16;
+    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_be_bytes()).collect();
+    write_png_blocks_serial(std::fs::File::create(&raw_ref).unwrap(), &header, [bytes]).unwrap();
+    let raw_sums = gdal_checksums(&raw_path.unwrap());
+    assert_eq!(raw_sums.len(), 1);
+    assert_eq!(raw_sums, gdal_checksums(&raw_ref));
 }
 
 #[test]

@@ -161,3 +161,42 @@ fn masks_come_from_the_store_and_apply_to_every_scene() {
     assert!(store.remove_mask("home").unwrap());
     assert!(!store.remove_mask("home").unwrap());
 }
+
+#[test]
+fn served_explorer_squares_hide_those_a_mask_touches() {
+    use crate::serve::{get, server};
+    use hotpot::render::encode::read_png_rgba;
+    let s = server("explorer-mask", |_| {});
+    let (lat, lon) = (52.45, 13.30);
+    let (ux, uy) = hotpot::geo::lonlat_to_unit(lon, lat);
+    let home = ((ux * 16384.0) as u32, (uy * 16384.0) as u32);
+    let visits = hotpot::store::Store::open_existing(&s.db)
+        .unwrap()
+        .explorer_visits(14)
+        .unwrap();
+    assert!(visits.iter().any(|v| v.tile == home), "the demo rides pass");
+    let far = visits
+        .iter()
+        .map(|v| v.tile)
+        .find(|t| t.0.abs_diff(home.0) > 3 || t.1.abs_diff(home.1) > 3)
+        .unwrap();
+    // One explorer square per 256 px tile at zoom 14: filled when shown
+    // (grid lines and the max square's frame run along the edges only).
+    let url = |(x, y): (u32, u32)| format!("{}/explorer/14/tiles/14/{x}/{y}.png", s.base);
+    let filled = |t| {
+        let img = read_png_rgba(&get(&url(t), &[]).body).unwrap();
+        img.data[(128 * 256 + 128) * 4 + 3] > 0
+    };
+    assert!(filled(home));
+    hotpot::store::Store::open_existing(&s.db)
+        .unwrap()
+        .put_mask(&Mask {
+            name: "home".into(),
+            lat,
+            lon,
+            radius_m: 200.0,
+        })
+        .unwrap();
+    assert!(!filled(home), "masked square shown");
+    assert!(filled(far), "squares far away stay");
+}

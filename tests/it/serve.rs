@@ -19,7 +19,8 @@ pub struct TestServer {
     pub addr: std::net::SocketAddr,
     pub db: std::path::PathBuf,
     _rt: tokio::runtime::Runtime,
-    _dir: TempDir,
+    /// Removed with the last server using it.
+    _dir: Option<TempDir>,
 }
 
 /// A database of a small demo city, served with the CPU renderer.
@@ -35,6 +36,20 @@ pub fn server(name: &str, tweak: impl FnOnce(&mut ServeOptions)) -> TestServer {
     Importer::new(&mut store, ImportOptions::default())
         .import_parsed("demo", hotpot_demo::generate(&cfg))
         .unwrap();
+    start(db, Some(dir), tweak)
+}
+
+/// Another server on the database of `s`.
+pub fn start_beside(s: &TestServer, tweak: impl FnOnce(&mut ServeOptions)) -> TestServer {
+    start(s.db.clone(), None, tweak)
+}
+
+/// Serves the database `db` (kept in `dir`) with the CPU renderer.
+pub fn start(
+    db: std::path::PathBuf,
+    dir: Option<TempDir>,
+    tweak: impl FnOnce(&mut ServeOptions),
+) -> TestServer {
     let mut opts = ServeOptions {
         db: db.clone(),
         cache_mb: 64,
@@ -69,6 +84,15 @@ pub fn server(name: &str, tweak: impl FnOnce(&mut ServeOptions)) -> TestServer {
         db,
         _rt: rt,
         _dir: dir,
+    }
+}
+
+impl TestServer {
+    /// Stops this server and starts another on the same database.
+    pub fn restart(self, tweak: impl FnOnce(&mut ServeOptions)) -> TestServer {
+        let TestServer { db, _rt, _dir, .. } = self;
+        drop(_rt);
+        start(db, _dir, tweak)
     }
 }
 

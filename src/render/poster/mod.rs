@@ -5,7 +5,8 @@
 //! is drawn in horizontal strips, sub-views of one pixel grid, so lines
 //! crossing a strip border join pixel-exactly; each strip's rows are handed
 //! to a PNG encoder on another thread ([`sink`]) while the next strip
-//! renders. Memory is bounded by the strip, never by the poster: a
+//! renders, which filters and compresses them on all cores
+//! ([`super::encode::write_png_blocks_parallel`]). Memory is bounded by the strip, never by the poster: a
 //! 100,000 x 100,000 poster needs no more than a 2,000 x 2,000 one.
 
 pub mod area;
@@ -160,7 +161,8 @@ pub fn poster_line_width(view: &View) -> f32 {
 pub struct PosterTiming {
     /// In the renderer: density and colours.
     pub render: Duration,
-    /// In PNG encoders (on their own threads, overlapping `render`).
+    /// In PNG encoders (each on its own thread, overlapping `render`, and
+    /// filtering and compressing on all cores).
     pub encode: Duration,
     /// Wall time, start to files in place.
     pub total: Duration,
