@@ -547,11 +547,19 @@ mod tests {
     ];
 
     #[test]
+    #[cfg_attr(
+        hotpot_no_corpus,
+        ignore = "the real-track corpus is not at ../shared/data/tracks"
+    )]
     fn corpus() {
         support::check_all("gpx", parse_gpx, EXCEPTIONS);
     }
 
     #[test]
+    #[cfg_attr(
+        hotpot_no_corpus,
+        ignore = "the real-track corpus is not at ../shared/data/tracks"
+    )]
     fn throughput() {
         support::throughput("gpx", parse_gpx);
     }

@@ -309,11 +309,19 @@ mod tests {
     ];
 
     #[test]
+    #[cfg_attr(
+        hotpot_no_corpus,
+        ignore = "the real-track corpus is not at ../shared/data/tracks"
+    )]
     fn corpus() {
         support::check_all("tcx", parse_tcx, EXCEPTIONS);
     }
 
     #[test]
+    #[cfg_attr(
+        hotpot_no_corpus,
+        ignore = "the real-track corpus is not at ../shared/data/tracks"
+    )]
     fn throughput() {
         support::throughput("tcx", parse_tcx);
     }

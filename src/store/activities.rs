@@ -40,32 +40,19 @@ pub enum InsertOutcome {
     },
 }
 
-/// One activity as listed back (no track).
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ActivityRow {
-    pub id: i64,
-    pub source: String,
-    pub kind: String,
-    pub start_time: Option<i64>,
-    pub sport: Option<String>,
-    pub title: Option<String>,
-    pub distance_m: f64,
-    pub num_points: u32,
-}
-
-impl ActivityRow {
-    /// From `id, source, kind, start_time, sport, title, distance_m, num_points`.
-    pub(super) fn from_row(r: &rusqlite::Row) -> rusqlite::Result<ActivityRow> {
-        Ok(ActivityRow {
-            id: r.get(0)?,
-            source: r.get(1)?,
-            kind: r.get(2)?,
-            start_time: r.get(3)?,
-            sport: r.get(4)?,
-            title: r.get(5)?,
-            distance_m: r.get(6)?,
-            num_points: r.get(7)?,
-        })
+super::row_struct! {
+    /// One activity as listed back (no track), from the columns `id, source,
+    /// kind, start_time, sport, title, distance_m, num_points`.
+    #[derive(Debug, Clone, serde::Serialize)]
+    pub struct ActivityRow {
+        pub id: i64,
+        pub source: String,
+        pub kind: String,
+        pub start_time: Option<i64>,
+        pub sport: Option<String>,
+        pub title: Option<String>,
+        pub distance_m: f64,
+        pub num_points: u32,
     }
 }
 

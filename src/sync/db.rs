@@ -7,14 +7,16 @@ use crate::store::{Store, bump_generation, now_ms};
 use rusqlite::{OptionalExtension, params};
 use serde_json::{Map, Value};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tokens {
-    pub athlete_id: i64,
-    pub access_token: String,
-    pub refresh_token: String,
-    /// Unix seconds.
-    pub expires_at: i64,
-    pub scope: Option<String>,
+crate::store::row_struct! {
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Tokens {
+        pub athlete_id: i64,
+        pub access_token: String,
+        pub refresh_token: String,
+        /// Unix seconds.
+        pub expires_at: i64,
+        pub scope: Option<String>,
+    }
 }
 
 pub fn save_tokens(store: &mut Store, t: &Tokens) -> Result<()> {
@@ -41,15 +43,7 @@ pub fn tokens(store: &mut Store, athlete_id: i64) -> Result<Option<Tokens>> {
             "SELECT athlete_id, access_token, refresh_token, expires_at, scope
              FROM strava_tokens WHERE athlete_id = ?1",
             [athlete_id],
-            |r| {
-                Ok(Tokens {
-                    athlete_id: r.get(0)?,
-                    access_token: r.get(1)?,
-                    refresh_token: r.get(2)?,
-                    expires_at: r.get(3)?,
-                    scope: r.get(4)?,
-                })
-            },
+            Tokens::from_row,
         )
         .optional()?)
 }

@@ -1,6 +1,6 @@
 //! The `hotpot` binary as a user runs it.
 
-use crate::import::{TempDir, ride};
+use crate::support::{TempDir, ride};
 use hotpot_demo::fit_write::write_fit;
 use std::path::Path;
 use std::process::{Command, Output};

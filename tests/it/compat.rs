@@ -5,7 +5,7 @@
 //! loader's XDG_RUNTIME_DIR complaint and `list | head` panic are gone (22).
 
 use crate::cli::text;
-use crate::import::{TempDir, ride};
+use crate::support::{TempDir, ride};
 use hotpot::filter::{Filter, FilterErrorKind, limits};
 use hotpot::ingest::types::ActivityKind;
 use hotpot::serve::style::{StyleQuery, TileStyle};

@@ -2,8 +2,8 @@
 //! management commands (list, delete, properties, masks, trim) as a user
 //! runs them.
 
-use crate::import::{TempDir, ride};
 use crate::support::corpus_dir;
+use crate::support::{TempDir, ride};
 use hotpot::filter::Filter;
 use hotpot::ingest::importer::{ImportOptions, Importer};
 use hotpot::ingest::join::read_join_csv;
