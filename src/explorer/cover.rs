@@ -41,13 +41,13 @@ pub fn track_tiles(track: &Track, zoom: u8) -> BTreeSet<TileXY> {
     out
 }
 
-pub fn tile_of(p: WorldPoint, zoom: u8) -> TileXY {
+pub(crate) fn tile_of(p: WorldPoint, zoom: u8) -> TileXY {
     let shift = 32 - zoom as u32;
     (p.x >> shift, p.y >> shift)
 }
 
 /// Adds the tiles of the segment `a`→`b` to `out`.
-pub fn segment_tiles(a: WorldPoint, b: WorldPoint, zoom: u8, out: &mut BTreeSet<TileXY>) {
+pub(crate) fn segment_tiles(a: WorldPoint, b: WorldPoint, zoom: u8, out: &mut BTreeSet<TileXY>) {
     let shift = 32 - zoom as u32;
     let (mut tx, mut ty) = tile_of(a, zoom);
     let (ex, ey) = tile_of(b, zoom);

@@ -20,7 +20,7 @@ const GPX: Format = Format {
 };
 
 /// Parses a GPX document (already decompressed) into its activities.
-pub fn parse_gpx(bytes: &[u8]) -> Result<Parsed, ParseError> {
+pub(crate) fn parse_gpx(bytes: &[u8]) -> Result<Parsed, ParseError> {
     let mut gpx = Gpx::default();
     let walk = xml::read(bytes, &GPX, &mut gpx)?;
     let kind = gpx.kind();

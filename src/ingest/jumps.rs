@@ -39,9 +39,9 @@ const MAX_SPIKE_POINTS: usize = 5;
 
 /// What [`clean`] changed in one activity.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Cleaned {
+pub(crate) struct Cleaned {
     pub dropped: usize,
-    pub splits: usize,
+    pub(crate) splits: usize,
 }
 
 impl Cleaned {

@@ -20,7 +20,7 @@ const TCX: Format = Format {
 
 /// Parses a TCX document (already decompressed) into its activities and
 /// courses, in file order.
-pub fn parse_tcx(bytes: &[u8]) -> Result<Parsed, ParseError> {
+pub(crate) fn parse_tcx(bytes: &[u8]) -> Result<Parsed, ParseError> {
     let mut tcx = Tcx::default();
     let walk = xml::read(bytes, &TCX, &mut tcx)?;
     let invalid = tcx.points.invalid(ActivityKind::Track) + tcx.points.invalid(ActivityKind::Route);

@@ -571,9 +571,9 @@ pub(super) struct PendingPoint {
     /// Whether the file gave a position at all. TCX trackpoints without one
     /// (indoor, paused) are skipped silently; a position that is present but
     /// unusable is counted as invalid.
-    pub has_position: bool,
+    pub(crate) has_position: bool,
     /// The file gave a time that does not parse.
-    pub unreadable_time: bool,
+    pub(crate) unreadable_time: bool,
 }
 
 impl PendingPoint {

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 /// that the single writer only runs SQL.
 #[derive(Debug, Clone)]
 pub struct NewActivity {
-    pub hash: [u8; 16],
+    pub(crate) hash: [u8; 16],
     pub source: String,
     pub kind: &'static str,
     pub start_time: Option<i64>,
@@ -31,7 +31,7 @@ pub struct NewActivity {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InsertOutcome {
+pub(crate) enum InsertOutcome {
     Added(i64),
     /// Already stored as activity `id`; `why` says how it was recognised.
     Duplicate {
@@ -116,7 +116,7 @@ impl Store {
     }
 
     /// Whether this exact file (path, size, mtime) was read before.
-    pub fn file_unchanged(&self, file: &SourceFile) -> Result<bool> {
+    pub(crate) fn file_unchanged(&self, file: &SourceFile) -> Result<bool> {
         let row: Option<(i64, i64)> = self
             .conn
             .query_row(
@@ -313,7 +313,7 @@ impl Store {
 
 /// A file as seen on disk, to recognise it on the next import.
 #[derive(Debug, Clone)]
-pub struct SourceFile {
+pub(crate) struct SourceFile {
     /// The path's raw bytes (on Unix; see `ingest::walk`), or a source name.
     pub path: Vec<u8>,
     pub size: u64,

@@ -17,7 +17,7 @@ use rusqlite::{Connection, Transaction, params};
 /// Schema of the explorer tiles; one entry of the store's migration list.
 /// Idempotent (`IF NOT EXISTS`, `INSERT OR REPLACE`): a database whose
 /// `user_version` was set back re-runs it without losing rows.
-pub const MIGRATION: &str = r#"
+pub(crate) const MIGRATION: &str = r#"
 CREATE TABLE IF NOT EXISTS explorer_tiles (
     activity_id INTEGER NOT NULL REFERENCES activities(id) ON DELETE CASCADE,
     zoom        INTEGER NOT NULL,
@@ -31,7 +31,7 @@ INSERT OR REPLACE INTO meta (key, value) VALUES ('explorer_backfill', 'pending')
 "#;
 
 /// A tile at one of the kept zooms: (zoom, (x, y)).
-pub type ZoomTile = (u8, TileXY);
+pub(crate) type ZoomTile = (u8, TileXY);
 
 /// The explorer tiles of `track` at every kept zoom, sorted as the primary
 /// key. Pure, so the importer computes it on its worker threads with the

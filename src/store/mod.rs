@@ -36,7 +36,8 @@ mod manage;
 mod schema;
 pub use hotpot_model::track;
 
-pub use activities::{ActivityRow, InsertOutcome, NewActivity, SourceFile, SportSummary, Summary};
+pub use activities::{ActivityRow, NewActivity, SportSummary, Summary};
+pub(crate) use activities::{InsertOutcome, SourceFile};
 pub(crate) use activities::{bump_generation, now_ms};
 pub use manage::PropertyKey;
 
@@ -150,7 +151,7 @@ impl Store {
 
     /// A number that grows whenever activities are added or removed; caches
     /// key on it.
-    pub fn generation(&self) -> Result<u64> {
+    pub(crate) fn generation(&self) -> Result<u64> {
         let v: String =
             self.conn
                 .query_row("SELECT value FROM meta WHERE key = 'generation'", [], |r| {
