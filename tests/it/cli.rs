@@ -18,6 +18,17 @@ pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// The ids in `hotpot list --json` output (one JSON object a line).
+pub fn json_ids(out: &str) -> Vec<i64> {
+    out.lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                .as_i64()
+                .unwrap()
+        })
+        .collect()
+}
+
 #[test]
 fn import_stats_render_round_trip() {
     let dir = TempDir::new("cli");
