@@ -26,7 +26,7 @@ use hotpot::ingest::importer::{ImportOptions, Importer};
 use hotpot::render::Renderer;
 use hotpot::render::cpu::CpuRenderer;
 use hotpot::render::gpu::{GpuContext, GpuRenderer};
-use hotpot::serve::{ServeOptions, app};
+use hotpot::serve::ServeOptions;
 use hotpot::store::Store;
 use hotpot_demo::DemoConfig;
 use std::sync::{Arc, Mutex};
@@ -112,28 +112,6 @@ fn run(label: &str, db: &std::path::Path, renderer: Box<dyn Renderer + Send>) {
     );
 }
 
-/// Serves `opts` on a loopback port of `rt`, following database changes
-/// as `hotpot serve` does; the base URL.
-fn start(
-    rt: &tokio::runtime::Runtime,
-    opts: &ServeOptions,
-    renderer: Box<dyn Renderer + Send>,
-) -> String {
-    let (router, state) = app(opts, renderer).unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    rt.spawn(hotpot::serve::watch_database(
-        state.clone(),
-        Duration::from_secs(2),
-    ));
-    rt.spawn(async move {
-        hotpot::serve::serve_on(listener, router, &state, std::future::pending()).await
-    });
-    base
-}
-
 /// Cached tiles from `CLIENTS` threads for a while, alone and beside an
 /// ~20 uploads a second of small rides (far from the city, so
 /// that what slows tiles is the scene update, not redrawing).
@@ -152,12 +130,13 @@ fn under_uploads(demo: &std::path::Path) {
         max_upload_mb: 8,
         ..Default::default()
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let base = start(&rt, &opts, Box::new(CpuRenderer::new()));
+    // Following database changes as `hotpot serve` does.
+    let (server, _) = common::server::serve_hotpot(
+        &opts,
+        Box::new(CpuRenderer::new()),
+        Some(Duration::from_secs(2)),
+    );
+    let base = server.base.clone();
     let urls: Vec<String> = (12u8..=14).flat_map(|z| tiles(&base, z)).collect();
     load(&urls); // warm the cache
     println!("\ncached tiles for {secs:.0} s, {CLIENTS} clients (cpu):");
@@ -238,31 +217,14 @@ fn upload_body(i: u32) -> (String, Vec<u8>) {
 fn load_for(urls: &[String], time: Duration) -> (Vec<Duration>, Duration) {
     let urls = Arc::new(urls.to_vec());
     let t = Instant::now();
-    let handles: Vec<_> = (0..CLIENTS)
-        .map(|c| {
-            let urls = urls.clone();
-            std::thread::spawn(move || {
-                let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
-                let mut lat = Vec::new();
-                let mut i = c * 7;
-                while t.elapsed() < time {
-                    let t = Instant::now();
-                    let mut res = agent.get(&urls[i % urls.len()]).call().unwrap();
-                    res.body_mut().read_to_vec().unwrap();
-                    lat.push(t.elapsed());
-                    i += 1;
-                }
-                lat
-            })
-        })
-        .collect();
-    let mut lat: Vec<Duration> = handles
-        .into_iter()
-        .flat_map(|h| h.join().unwrap())
-        .collect();
-    let wall = t.elapsed();
-    lat.sort();
-    (lat, wall)
+    clients(|c| {
+        let urls = urls.clone();
+        let mut i = c * 7;
+        move || {
+            i += 1;
+            (t.elapsed() < time).then(|| urls[(i - 1) % urls.len()].clone())
+        }
+    })
 }
 
 /// An 8x8 block of tiles around the demo city's centre.
@@ -284,14 +246,29 @@ fn tiles(base: &str, z: u8) -> Vec<String> {
 /// Requests every URL once from `CLIENTS` threads; sorted latencies and wall time.
 fn load(urls: &[String]) -> (Vec<Duration>, Duration) {
     let queue = Arc::new(Mutex::new(urls.to_vec()));
+    clients(|_| {
+        let queue = queue.clone();
+        // The lock is let go before the request: taken in a `while let`
+        // around it, it was held for the whole request and the clients
+        // took turns.
+        move || queue.lock().unwrap().pop()
+    })
+}
+
+/// `CLIENTS` threads, client `c` requesting the URLs `next(c)` gives until
+/// it gives none; sorted latencies and wall time.
+fn clients<N>(next: impl Fn(usize) -> N) -> (Vec<Duration>, Duration)
+where
+    N: FnMut() -> Option<String> + Send + 'static,
+{
     let t = Instant::now();
     let handles: Vec<_> = (0..CLIENTS)
-        .map(|_| {
-            let queue = queue.clone();
+        .map(|c| {
+            let mut next = next(c);
             std::thread::spawn(move || {
                 let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
                 let mut lat = Vec::new();
-                while let Some(url) = queue.lock().unwrap().pop() {
+                while let Some(url) = next() {
                     let t = Instant::now();
                     let mut res = agent.get(&url).call().unwrap();
                     res.body_mut().read_to_vec().unwrap();

@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-pub use font::draw_label;
+use font::draw_label;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Period {
@@ -46,8 +46,8 @@ impl Period {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Frame {
     pub label: String,
-    pub start_ms: i64,
-    pub end_ms: i64,
+    pub(crate) start_ms: i64,
+    pub(crate) end_ms: i64,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -4,6 +4,9 @@
 #![allow(dead_code)]
 
 pub mod peak;
+/// In-process servers, the integration tests' starter.
+#[path = "../../tests/it/support/server.rs"]
+pub mod server;
 
 use hotpot::ingest::importer::{ImportOptions, Importer};
 use hotpot::store::Store;

@@ -23,9 +23,9 @@ use crate::common;
 use hotpot::geo::WORLD_SIZE;
 use hotpot::render::Renderer;
 use hotpot::render::cpu::CpuRenderer;
+use hotpot::serve::ServeOptions;
 use hotpot::serve::prerender::PrerenderOptions;
 use hotpot::serve::state::AppState;
-use hotpot::serve::{ServeOptions, app};
 use hotpot::store::Store;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -157,18 +157,8 @@ pub fn start_with(
         prerender,
         ..Default::default()
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let (router, state) = app(&opts, renderer).unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    rt.spawn(async move { axum::serve(listener, router).await });
-    (rt, base, state)
+    let (server, state) = common::server::serve_hotpot(&opts, renderer, None);
+    (server.rt, server.base, state)
 }
 
 type Tile = (u8, u32, u32);

@@ -18,7 +18,7 @@ pub mod stats;
 pub const ZOOMS: [u8; 2] = [14, 17];
 
 /// A tile at one of [`ZOOMS`]: column and row.
-pub type TileXY = (u32, u32);
+pub(crate) type TileXY = (u32, u32);
 
 /// Whether `zoom` is one whose tiles are kept.
 pub fn is_kept_zoom(zoom: u8) -> bool {

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Visit {
     pub tile: TileXY,
-    pub first_ms: Option<i64>,
+    pub(crate) first_ms: Option<i64>,
 }
 
 /// The largest all-visited N×N block: its top-left tile and N.
@@ -101,7 +101,7 @@ fn neighbours((x, y): TileXY) -> impl Iterator<Item = TileXY> {
 }
 
 /// Visited tiles whose four neighbours are all visited.
-pub fn cluster_tiles(set: &HashSet<TileXY>) -> HashSet<TileXY> {
+pub(crate) fn cluster_tiles(set: &HashSet<TileXY>) -> HashSet<TileXY> {
     set.iter()
         .copied()
         .filter(|&t| neighbours(t).filter(|n| set.contains(n)).count() == 4)

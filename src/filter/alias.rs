@@ -70,23 +70,23 @@ pub(super) fn convert(value: f64, scale: f64, per: f64) -> f64 {
     (value * scale).round() / per
 }
 
-/// Every alias name, for documentation and tests.
-pub const NAMES: &[&str] = &[
-    "name",
-    "total_distance",
-    "elapsed_time",
-    "moving_time",
-    "elevation_gain",
-    "elevation_loss",
-    "min_elevation",
-    "max_elevation",
-    "average_speed",
-    "max_speed",
-];
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every alias name.
+    const NAMES: &[&str] = &[
+        "name",
+        "total_distance",
+        "elapsed_time",
+        "moving_time",
+        "elevation_gain",
+        "elevation_loss",
+        "min_elevation",
+        "max_elevation",
+        "average_speed",
+        "max_speed",
+    ];
 
     #[test]
     fn every_name_is_an_alias_and_converts_to_hotpots_units() {

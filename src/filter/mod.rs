@@ -74,8 +74,6 @@ mod keys;
 mod parse;
 mod sql;
 
-pub use alias::NAMES as HOTPOT_NAMES;
-
 /// The fuzz and agreement tests' generator, shared by parse.rs and sql.rs.
 #[cfg(test)]
 mod test_rng {

@@ -44,6 +44,7 @@ pub fn prepare(parsed: &ParsedActivity, source: &str) -> NewActivity {
         bbox: bbox(&track.points),
         properties,
         track_blob: blob,
+        explorer_tiles: crate::store::explorer::tiles(&track),
     }
 }
 

@@ -18,7 +18,7 @@ fn possible(ms: i64) -> bool {
 }
 
 /// Drops impossible point and start times; returns a warning when it did.
-pub fn clear_impossible_times(a: &mut ParsedActivity) -> Option<String> {
+pub(crate) fn clear_impossible_times(a: &mut ParsedActivity) -> Option<String> {
     let mut dropped = 0;
     let mut example = None;
     for p in a.segments.iter_mut().flatten() {

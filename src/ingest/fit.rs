@@ -799,31 +799,6 @@ mod tests {
     use super::*;
     use fitparser::de::DecodeOption;
     use hotpot_demo::fit_write::write_fit;
-    use std::io::Read;
-    use std::path::{Path, PathBuf};
-
-    /// The shared corpus of real files, beside the repository, when present.
-    fn corpus_dir() -> Option<PathBuf> {
-        let beside = Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../shared/data/tracks"
-        ));
-        let fallback = Path::new("/work/shared/data/tracks");
-        let found = [beside, fallback]
-            .into_iter()
-            .find(|d| d.join("MANIFEST.tsv").is_file());
-        if found.is_none() {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!(
-                    "FIT corpus not found at {} or {}",
-                    beside.display(),
-                    fallback.display()
-                );
-            }
-            eprintln!("\n!!!!! FIT corpus not found: SKIPPING corpus test !!!!!\n");
-        }
-        found.map(Path::to_path_buf)
-    }
 
     struct CorpusFile {
         path: String,
@@ -832,36 +807,18 @@ mod tests {
         notes: String,
     }
 
-    fn fit_corpus() -> Option<Vec<CorpusFile>> {
-        let dir = corpus_dir()?;
-        let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).unwrap();
-        let files = manifest
-            .lines()
-            .skip(1)
-            .filter_map(|line| {
-                let cols: Vec<&str> = line.split('\t').collect();
-                matches!(cols[3], "fit" | "fit.gz").then(|| CorpusFile {
-                    path: cols[0].to_string(),
-                    bytes: read_maybe_gzipped(&dir.join(cols[0])),
-                    expected_points: cols[5].parse().unwrap(),
-                    notes: cols[6].to_lowercase(),
-                })
+    /// The manifest's FIT files, gzip undone.
+    fn fit_corpus() -> Vec<CorpusFile> {
+        crate::ingest::test_corpus::entries()
+            .into_iter()
+            .filter(|e| matches!(e.format.as_str(), "fit" | "fit.gz"))
+            .map(|e| CorpusFile {
+                bytes: e.unzipped(),
+                expected_points: e.approx_points.expect("a point count") as usize,
+                notes: e.notes.to_lowercase(),
+                path: e.path,
             })
-            .collect();
-        Some(files)
-    }
-
-    fn read_maybe_gzipped(path: &Path) -> Vec<u8> {
-        let raw = std::fs::read(path).unwrap();
-        if path.extension().is_some_and(|e| e == "gz") {
-            let mut out = Vec::new();
-            flate2::read::GzDecoder::new(&raw[..])
-                .read_to_end(&mut out)
-                .unwrap();
-            out
-        } else {
-            raw
-        }
+            .collect()
     }
 
     /// Whether the manifest says the file is broken in a way we warn about.
@@ -942,8 +899,12 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        hotpot_no_corpus,
+        ignore = "the real-track corpus is not at ../shared/data/tracks"
+    )]
     fn corpus_matches_manifest() {
-        let Some(corpus) = fit_corpus() else { return };
+        let corpus = fit_corpus();
         let mut failures = Vec::new();
         for file in &corpus {
             let result = parse_fit(&file.bytes);
@@ -961,8 +922,12 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        hotpot_no_corpus,
+        ignore = "the real-track corpus is not at ../shared/data/tracks"
+    )]
     fn truncated_corpus_files_never_panic() {
-        let Some(corpus) = fit_corpus() else { return };
+        let corpus = fit_corpus();
         for file in &corpus {
             let len = file.bytes.len();
             let mut cuts: Vec<usize> = (1..20).map(|i| len * i / 20).collect();
@@ -978,8 +943,12 @@ mod tests {
     /// module docs); check that both agree on every file fitparser reads
     /// from start to end.
     #[test]
+    #[cfg_attr(
+        hotpot_no_corpus,
+        ignore = "the real-track corpus is not at ../shared/data/tracks"
+    )]
     fn raw_record_decoding_matches_fitparser() {
-        let Some(corpus) = fit_corpus() else { return };
+        let corpus = fit_corpus();
         let options = [
             DecodeOption::SkipHeaderCrcValidation,
             DecodeOption::SkipDataCrcValidation,

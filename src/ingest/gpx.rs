@@ -20,7 +20,7 @@ const GPX: Format = Format {
 };
 
 /// Parses a GPX document (already decompressed) into its activities.
-pub fn parse_gpx(bytes: &[u8]) -> Result<Parsed, ParseError> {
+pub(crate) fn parse_gpx(bytes: &[u8]) -> Result<Parsed, ParseError> {
     let mut gpx = Gpx::default();
     let walk = xml::read(bytes, &GPX, &mut gpx)?;
     let kind = gpx.kind();
@@ -547,11 +547,19 @@ mod tests {
     ];
 
     #[test]
+    #[cfg_attr(
+        hotpot_no_corpus,
+        ignore = "the real-track corpus is not at ../shared/data/tracks"
+    )]
     fn corpus() {
         support::check_all("gpx", parse_gpx, EXCEPTIONS);
     }
 
     #[test]
+    #[cfg_attr(
+        hotpot_no_corpus,
+        ignore = "the real-track corpus is not at ../shared/data/tracks"
+    )]
     fn throughput() {
         support::throughput("gpx", parse_gpx);
     }

@@ -52,7 +52,7 @@ pub struct ImportReport {
     pub added: Vec<AddedActivity>,
     /// The stored activities that inputs turned out to duplicate (sync
     /// links a service's activity to the one already stored).
-    pub duplicate_of: Vec<i64>,
+    pub(crate) duplicate_of: Vec<i64>,
 }
 
 /// One successfully read file's contribution.

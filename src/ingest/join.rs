@@ -20,7 +20,7 @@ pub enum JoinError {
 
 /// Rows of the CSV as (file name, properties), for rows that name a file.
 /// A CSV row: the file it names and the properties to merge.
-pub type JoinRow = (String, Map<String, Value>);
+pub(crate) type JoinRow = (String, Map<String, Value>);
 
 pub fn read_join_csv(path: &Path) -> Result<Vec<JoinRow>, JoinError> {
     let shown = path.display().to_string();

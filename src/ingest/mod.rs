@@ -19,6 +19,12 @@ pub mod types;
 mod walk;
 mod xml;
 
+/// The real-track corpus and its manifest, read as the integration tests
+/// read them (one reader for both).
+#[cfg(test)]
+#[path = "../../tests/it/support/manifest.rs"]
+mod test_corpus;
+
 pub use types::{ActivityKind, ParseError, Parsed, ParsedActivity, Point};
 
 use std::io::Read;

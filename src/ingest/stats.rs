@@ -21,11 +21,11 @@ const SPEED_WINDOW_MS: i64 = 10_000;
 pub struct ActivityStats {
     pub distance_m: f64,
     pub elapsed_s: Option<f64>,
-    pub moving_s: Option<f64>,
+    pub(crate) moving_s: Option<f64>,
     pub elevation_gain_m: Option<f64>,
-    pub elevation_loss_m: Option<f64>,
-    pub elevation_min_m: Option<f64>,
-    pub elevation_max_m: Option<f64>,
+    pub(crate) elevation_loss_m: Option<f64>,
+    pub(crate) elevation_min_m: Option<f64>,
+    pub(crate) elevation_max_m: Option<f64>,
     pub avg_speed_kmh: Option<f64>,
     pub max_speed_kmh: Option<f64>,
 }

@@ -20,7 +20,7 @@ const TCX: Format = Format {
 
 /// Parses a TCX document (already decompressed) into its activities and
 /// courses, in file order.
-pub fn parse_tcx(bytes: &[u8]) -> Result<Parsed, ParseError> {
+pub(crate) fn parse_tcx(bytes: &[u8]) -> Result<Parsed, ParseError> {
     let mut tcx = Tcx::default();
     let walk = xml::read(bytes, &TCX, &mut tcx)?;
     let invalid = tcx.points.invalid(ActivityKind::Track) + tcx.points.invalid(ActivityKind::Route);
@@ -309,11 +309,19 @@ mod tests {
     ];
 
     #[test]
+    #[cfg_attr(
+        hotpot_no_corpus,
+        ignore = "the real-track corpus is not at ../shared/data/tracks"
+    )]
     fn corpus() {
         support::check_all("tcx", parse_tcx, EXCEPTIONS);
     }
 
     #[test]
+    #[cfg_attr(
+        hotpot_no_corpus,
+        ignore = "the real-track corpus is not at ../shared/data/tracks"
+    )]
     fn throughput() {
         support::throughput("tcx", parse_tcx);
     }

@@ -10,7 +10,7 @@ use crate::ingest::types::{ParsedActivity, Point};
 /// than `2 × metres` is emptied. Distance is the drawn length: the jump
 /// across a segment break is not drawn, so it does not count, which also
 /// means a long gap can never use up the trim.
-pub fn trim_activity(a: &mut ParsedActivity, metres: f64) {
+pub(crate) fn trim_activity(a: &mut ParsedActivity, metres: f64) {
     a.segments.retain(|s| !s.is_empty());
     if metres.is_nan() || metres <= 0.0 {
         return;

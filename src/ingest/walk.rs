@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 /// Files larger than this are refused, like gzip's 1 GiB cap on what a file
 /// decompresses to: the largest real activities are ~100 MB.
-pub const MAX_FILE_BYTES: u64 = 1 << 30;
+pub(crate) const MAX_FILE_BYTES: u64 = 1 << 30;
 
 /// The files under `paths`, sorted by path, each file once. Explicitly named
 /// files are taken whatever their name (content is sniffed); inside
@@ -108,7 +108,7 @@ impl FileId {
 }
 
 /// The file's identity for the skip table.
-pub fn stamp(path: &Path) -> Result<SourceFile, String> {
+pub(crate) fn stamp(path: &Path) -> Result<SourceFile, String> {
     let meta = std::fs::metadata(path).map_err(|e| format!("cannot stat: {e}"))?;
     let mtime_ns = meta
         .modified()

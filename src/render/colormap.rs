@@ -22,7 +22,7 @@ pub struct Gradient {
 }
 
 /// Built-in palettes: (name, gradient, description).
-pub const PALETTES: &[(&str, &str, &str)] = &[
+pub(crate) const PALETTES: &[(&str, &str, &str)] = &[
     (
         "hot",
         "1:b40000c0;4:ff2a00;12:ff9d00;30:ffe14d;80:ffffff",
@@ -159,7 +159,7 @@ impl Gradient {
         self.stops.last().expect("non-empty").1
     }
 
-    pub fn max_count(&self) -> f32 {
+    pub(crate) fn max_count(&self) -> f32 {
         self.stops.last().expect("non-empty").0
     }
 }

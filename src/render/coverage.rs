@@ -29,11 +29,11 @@ pub struct Segment {
     pub len: f32,
     /// Bisector normals at the joints, pointing along the track; zero at a
     /// track end (round cap there).
-    pub na: [f32; 2],
-    pub nb: [f32; 2],
+    pub(crate) na: [f32; 2],
+    pub(crate) nb: [f32; 2],
     /// How far (px) the segment's pixels may reach beyond `a` and `b` along `u`.
-    pub ext_a: f32,
-    pub ext_b: f32,
+    pub(crate) ext_a: f32,
+    pub(crate) ext_b: f32,
 }
 
 /// Half width plus the half pixel of the box filter.
@@ -46,7 +46,7 @@ fn reach(half_width: f32) -> f32 {
 /// segment and a reach across it. Culling by the points' boxes must grow
 /// them by this much, or wide lines lose their sharp corners at the edges
 /// of tiles and strips.
-pub fn max_reach(half_width: f32) -> f32 {
+pub(crate) fn max_reach(half_width: f32) -> f32 {
     (MITER_LIMIT + 1.0) * reach(half_width) + 1.0
 }
 
@@ -66,7 +66,7 @@ pub fn coverage(s: &Segment, qa: [f32; 2], qb: [f32; 2], half_width: f32) -> f32
 /// code: every test is computed and the result masked, which gives the
 /// same value as testing one by one.
 #[inline(always)]
-pub fn coverage_at<const JA: bool, const JB: bool>(
+pub(crate) fn coverage_at<const JA: bool, const JB: bool>(
     s: &Segment,
     qa: [f32; 2],
     qb: [f32; 2],
@@ -99,11 +99,11 @@ pub fn coverage_at<const JA: bool, const JB: bool>(
 /// The rectangle (in the view's pixels) outside which a segment covers
 /// nothing: centre, unit axes and half extents along `u` and across it.
 #[derive(Debug, Clone, Copy)]
-pub struct Quad {
+pub(crate) struct Quad {
     pub center: [f64; 2],
     pub u: [f64; 2],
-    pub half_len: f64,
-    pub half_wid: f64,
+    pub(crate) half_len: f64,
+    pub(crate) half_wid: f64,
     /// `1 / u.x` and `1 / -u.y` (`None` where that is near 0): rows are
     /// many and short, so their divisions are done once per segment.
     inv: [Option<f64>; 2],
@@ -115,7 +115,7 @@ impl Segment {
         (self.na != [0.0, 0.0], self.nb != [0.0, 0.0])
     }
 
-    pub fn quad(&self, half_width: f32) -> Quad {
+    pub(crate) fn quad(&self, half_width: f32) -> Quad {
         let u = [self.u[0] as f64, self.u[1] as f64];
         let shift = (self.ext_b - self.ext_a) as f64 / 2.0;
         Quad {
@@ -146,7 +146,7 @@ impl Quad {
 
     /// The x range of the quad along the horizontal line `y`, if any.
     #[inline]
-    pub fn span_at(&self, y: f64) -> Option<(f64, f64)> {
+    pub(crate) fn span_at(&self, y: f64) -> Option<(f64, f64)> {
         let dy = y - self.center[1];
         let (ux, uy) = (self.u[0], self.u[1]);
         // |(p - c)·u| <= half_len and |(p - c)·v| <= half_wid with v = (-uy, ux).
@@ -163,8 +163,8 @@ impl Quad {
 /// quads of neighbours overlap by far more than they own, and the planes
 /// reject those pixels anyway; scanning only the footprint skips them.
 #[derive(Debug, Clone, Copy)]
-pub struct Footprint {
-    pub quad: Quad,
+pub(crate) struct Footprint {
+    pub(crate) quad: Quad,
     /// The kept side of the joint at `a`, and of the one at `b`.
     joints: [Option<HalfPlane>; 2],
 }
@@ -182,7 +182,7 @@ struct HalfPlane {
 const MARGIN: f64 = 0.01;
 
 impl Segment {
-    pub fn footprint(&self, half_width: f32) -> Footprint {
+    pub(crate) fn footprint(&self, half_width: f32) -> Footprint {
         let plane = |at: [f64; 2], n: [f32; 2], flip: f64| {
             let n = [n[0] as f64 * flip, n[1] as f64 * flip];
             HalfPlane {
@@ -206,7 +206,7 @@ impl Segment {
 impl Footprint {
     /// The x range of the footprint along the horizontal line `y`, if any.
     #[inline(always)]
-    pub fn span_at(&self, y: f64) -> Option<(f64, f64)> {
+    pub(crate) fn span_at(&self, y: f64) -> Option<(f64, f64)> {
         let (mut lo, mut hi) = self.quad.span_at(y)?;
         for p in self.joints.iter().flatten() {
             // (x - at.x) * n.x + c >= -MARGIN.
@@ -248,7 +248,7 @@ fn slab(inv: Option<f64>, c: f64, h: f64) -> Option<(f64, f64)> {
 /// `lead` (`tail`), the first (last) point is context: it shapes the joint
 /// but its segment belongs to the neighbouring run. `scratch` is reused
 /// between calls to avoid allocating per run.
-pub fn for_each_segment(
+pub(crate) fn for_each_segment(
     view: &View,
     points: &[WorldPoint],
     (lead, tail): (bool, bool),

@@ -28,7 +28,7 @@ pub fn radius(job: &RenderJob) -> u32 {
 }
 
 /// `job` grown by `r` pixels on every side.
-pub fn expand(job: &RenderJob, r: u32) -> RenderJob {
+pub(crate) fn expand(job: &RenderJob, r: u32) -> RenderJob {
     let v = job.view;
     RenderJob {
         view: View {

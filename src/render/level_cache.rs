@@ -7,7 +7,7 @@
 use super::lod::LevelKey;
 use std::collections::HashMap;
 
-pub struct LevelCache<T> {
+pub(crate) struct LevelCache<T> {
     entries: HashMap<(u64, LevelKey), (T, u64)>,
     tick: u64,
     max_entries: usize,
@@ -35,7 +35,12 @@ impl<T> LevelCache<T> {
         self.tick
     }
 
-    pub fn get_or_build(&mut self, scene: u64, key: LevelKey, build: impl FnOnce() -> T) -> &T {
+    pub(crate) fn get_or_build(
+        &mut self,
+        scene: u64,
+        key: LevelKey,
+        build: impl FnOnce() -> T,
+    ) -> &T {
         let now = self.tick;
         let entry = self
             .entries
@@ -51,7 +56,7 @@ impl<T> LevelCache<T> {
 
     /// Drops least recently used entries (never those of the current
     /// render) until the limits hold.
-    pub fn evict(&mut self) {
+    pub(crate) fn evict(&mut self) {
         loop {
             let total: u64 = self.entries.values().map(|(t, _)| (self.weight)(t)).sum();
             if self.entries.len() <= self.max_entries && total <= self.max_weight {
@@ -65,10 +70,6 @@ impl<T> LevelCache<T> {
             let Some((&key, _)) = oldest else { return };
             self.entries.remove(&key);
         }
-    }
-
-    pub fn total_weight(&self) -> u64 {
-        self.entries.values().map(|(t, _)| (self.weight)(t)).sum()
     }
 }
 

@@ -10,7 +10,7 @@ use crate::scene::Scene;
 use std::sync::Arc;
 
 /// `?glow=`: 1/true/yes or 0/false/no.
-pub fn parse_glow(v: Option<&str>) -> Result<bool, String> {
+pub(crate) fn parse_glow(v: Option<&str>) -> Result<bool, String> {
     match v.map(str::to_ascii_lowercase).as_deref() {
         None | Some("0" | "false" | "no" | "") => Ok(false),
         Some("1" | "true" | "yes") => Ok(true),
@@ -19,7 +19,7 @@ pub fn parse_glow(v: Option<&str>) -> Result<bool, String> {
 }
 
 /// The job the worker renders: grown by the glow's margin when glowing.
-pub fn job_to_render(job: &RenderJob, glowing: bool) -> RenderJob {
+pub(crate) fn job_to_render(job: &RenderJob, glowing: bool) -> RenderJob {
     if glowing {
         glow::expand(job, glow::radius(job))
     } else {

@@ -12,14 +12,14 @@ pub mod cpu;
 pub mod encode;
 pub mod glow;
 pub mod gpu;
-pub mod level_cache;
+pub(crate) mod level_cache;
 pub mod lod;
 pub mod look;
 pub mod mask;
 pub mod poster;
-pub mod repalette;
+pub(crate) mod repalette;
 pub mod tone;
-pub mod track_levels;
+pub(crate) mod track_levels;
 pub mod view;
 
 pub use colormap::Colormap;
@@ -50,7 +50,7 @@ impl RenderJob {
 
 /// Line width (px) that reads well at a zoom: hair-thin lines at city zooms
 /// would vanish, fat ones at continent zooms would merge into blobs.
-pub fn default_line_width(zoom: f64) -> f32 {
+pub(crate) fn default_line_width(zoom: f64) -> f32 {
     (1.0 + 0.25 * (zoom - 10.0)).clamp(1.0, 3.0) as f32
 }
 

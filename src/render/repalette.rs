@@ -17,7 +17,7 @@ const SIGNATURE: [u8; 8] = [137, 80, 78, 71, 13, 10, 26, 10];
 
 /// `png` (an indexed PNG) with `cm`'s colours, or `None` if it is not an
 /// indexed PNG this program wrote.
-pub fn repalette(png: &[u8], cm: &Colormap) -> Option<Vec<u8>> {
+pub(crate) fn repalette(png: &[u8], cm: &Colormap) -> Option<Vec<u8>> {
     let mut rest = png.strip_prefix(&SIGNATURE)?;
     let mut out = Vec::with_capacity(png.len());
     out.extend_from_slice(&SIGNATURE);

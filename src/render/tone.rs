@@ -70,7 +70,7 @@ pub enum Tone {
 /// non-zero pixels: entry k - 1 is the k/255 quantile.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EqHist {
-    pub thresholds: Vec<u32>,
+    pub(crate) thresholds: Vec<u32>,
 }
 
 /// Densities below this (1/64 visit, fixed point) are left clear and out
@@ -78,7 +78,7 @@ pub struct EqHist {
 /// counted, they would take the bottom of the table, and the 1/1024 visit
 /// that renderers may differ by would flip the faintest between clear and
 /// the first colour.
-pub const FLOOR: u32 = DENSITY_ONE / 64;
+pub(crate) const FLOOR: u32 = DENSITY_ONE / 64;
 
 /// Windows (px) sampled for a histogram, and their size.
 const SAMPLE_WINDOWS: usize = 64;
@@ -87,7 +87,7 @@ const WINDOW: u32 = 256;
 const SAMPLE_POINTS: usize = 8192;
 
 impl EqHist {
-    pub fn from_values(mut values: Vec<u32>) -> EqHist {
+    pub(crate) fn from_values(mut values: Vec<u32>) -> EqHist {
         values.retain(|&v| v >= FLOOR);
         values.sort_unstable();
         let n = values.len();
@@ -137,7 +137,7 @@ impl EqHist {
 /// Up to [`SAMPLE_WINDOWS`] 256² windows on `view`'s pixel grid, spread
 /// over the places the scene's tracks pass (every n-th point, whole
 /// windows), chosen the same way every time.
-pub fn sample_views(scene: &Scene, view: &View) -> Vec<View> {
+pub(crate) fn sample_views(scene: &Scene, view: &View) -> Vec<View> {
     let points = scene.num_points().max(1);
     let stride = points.div_ceil(SAMPLE_POINTS).max(1);
     let mut windows = BTreeSet::new();
@@ -193,7 +193,7 @@ impl Tone {
     }
 
     /// Visits that LUT entry `i` (of 256) shows.
-    pub fn lut_visits(&self, i: usize, max_count: f32) -> f32 {
+    pub(crate) fn lut_visits(&self, i: usize, max_count: f32) -> f32 {
         let t = i as f32 / 255.0;
         match self {
             Tone::Counts => max_count * t * t,

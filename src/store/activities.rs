@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 /// that the single writer only runs SQL.
 #[derive(Debug, Clone)]
 pub struct NewActivity {
-    pub hash: [u8; 16],
+    pub(crate) hash: [u8; 16],
     pub source: String,
     pub kind: &'static str,
     pub start_time: Option<i64>,
@@ -25,10 +25,13 @@ pub struct NewActivity {
     pub bbox: [u32; 4],
     pub properties: serde_json::Map<String, serde_json::Value>,
     pub track_blob: Vec<u8>,
+    /// The explorer tiles of the track (`store::explorer::tiles`), computed
+    /// with the rest of the row off the writer thread.
+    pub explorer_tiles: Vec<super::explorer::ZoomTile>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InsertOutcome {
+pub(crate) enum InsertOutcome {
     Added(i64),
     /// Already stored as activity `id`; `why` says how it was recognised.
     Duplicate {
@@ -37,32 +40,19 @@ pub enum InsertOutcome {
     },
 }
 
-/// One activity as listed back (no track).
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ActivityRow {
-    pub id: i64,
-    pub source: String,
-    pub kind: String,
-    pub start_time: Option<i64>,
-    pub sport: Option<String>,
-    pub title: Option<String>,
-    pub distance_m: f64,
-    pub num_points: u32,
-}
-
-impl ActivityRow {
-    /// From `id, source, kind, start_time, sport, title, distance_m, num_points`.
-    pub(super) fn from_row(r: &rusqlite::Row) -> rusqlite::Result<ActivityRow> {
-        Ok(ActivityRow {
-            id: r.get(0)?,
-            source: r.get(1)?,
-            kind: r.get(2)?,
-            start_time: r.get(3)?,
-            sport: r.get(4)?,
-            title: r.get(5)?,
-            distance_m: r.get(6)?,
-            num_points: r.get(7)?,
-        })
+super::row_struct! {
+    /// One activity as listed back (no track), from the columns `id, source,
+    /// kind, start_time, sport, title, distance_m, num_points`.
+    #[derive(Debug, Clone, serde::Serialize)]
+    pub struct ActivityRow {
+        pub id: i64,
+        pub source: String,
+        pub kind: String,
+        pub start_time: Option<i64>,
+        pub sport: Option<String>,
+        pub title: Option<String>,
+        pub distance_m: f64,
+        pub num_points: u32,
     }
 }
 
@@ -126,7 +116,7 @@ impl Store {
     }
 
     /// Whether this exact file (path, size, mtime) was read before.
-    pub fn file_unchanged(&self, file: &SourceFile) -> Result<bool> {
+    pub(crate) fn file_unchanged(&self, file: &SourceFile) -> Result<bool> {
         let row: Option<(i64, i64)> = self
             .conn
             .query_row(
@@ -323,7 +313,7 @@ impl Store {
 
 /// A file as seen on disk, to recognise it on the next import.
 #[derive(Debug, Clone)]
-pub struct SourceFile {
+pub(crate) struct SourceFile {
     /// The path's raw bytes (on Unix; see `ingest::walk`), or a source name.
     pub path: Vec<u8>,
     pub size: u64,
@@ -386,8 +376,7 @@ fn insert_one(tx: &Transaction, a: &NewActivity) -> Result<InsertOutcome> {
         "INSERT INTO activity_bounds (id, min_x, max_x, min_y, max_y) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![id, a.bbox[0], a.bbox[2], a.bbox[1], a.bbox[3]],
     )?;
-    let track = Track::decode(&a.track_blob).map_err(|source| StoreError::Track { id, source })?;
-    super::explorer::record(tx, id, &track)?;
+    super::explorer::record(tx, id, &a.explorer_tiles)?;
     Ok(InsertOutcome::Added(id))
 }
 

@@ -2,13 +2,42 @@
 //! index. Every write is a transaction, so a crash loses at most the batch in
 //! flight and never leaves a half-written activity behind.
 
+/// A struct read from a query row whose columns are its fields, in order:
+/// defines the struct and its `from_row`, so that the fields are listed
+/// once rather than again as `field: r.get(n)?` for every query.
+macro_rules! row_struct {
+    (
+        $(#[$attr:meta])*
+        $vis:vis struct $name:ident {
+            $($(#[$field_attr:meta])* $field_vis:vis $field:ident: $ty:ty,)*
+        }
+    ) => {
+        $(#[$attr])*
+        $vis struct $name {
+            $($(#[$field_attr])* $field_vis $field: $ty,)*
+        }
+
+        impl $name {
+            /// From a row whose columns are the fields, in their order.
+            pub(crate) fn from_row(r: &rusqlite::Row) -> rusqlite::Result<$name> {
+                let mut column = 0..;
+                Ok($name {
+                    $($field: r.get(column.next().expect("no end"))?,)*
+                })
+            }
+        }
+    };
+}
+pub(crate) use row_struct;
+
 mod activities;
 pub mod explorer;
 mod manage;
 mod schema;
 pub use hotpot_model::track;
 
-pub use activities::{ActivityRow, InsertOutcome, NewActivity, SourceFile, SportSummary, Summary};
+pub use activities::{ActivityRow, NewActivity, SportSummary, Summary};
+pub(crate) use activities::{InsertOutcome, SourceFile};
 pub(crate) use activities::{bump_generation, now_ms};
 pub use manage::PropertyKey;
 
@@ -122,7 +151,7 @@ impl Store {
 
     /// A number that grows whenever activities are added or removed; caches
     /// key on it.
-    pub fn generation(&self) -> Result<u64> {
+    pub(crate) fn generation(&self) -> Result<u64> {
         let v: String =
             self.conn
                 .query_row("SELECT value FROM meta WHERE key = 'generation'", [], |r| {

@@ -4,7 +4,7 @@
 //! a newer hotpot (higher `user_version`) is refused rather than guessed at.
 
 /// Migration `i` brings `user_version` from `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     r#"
 CREATE TABLE activities (
     id          INTEGER PRIMARY KEY,

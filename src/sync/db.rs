@@ -7,14 +7,16 @@ use crate::store::{Store, bump_generation, now_ms};
 use rusqlite::{OptionalExtension, params};
 use serde_json::{Map, Value};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tokens {
-    pub athlete_id: i64,
-    pub access_token: String,
-    pub refresh_token: String,
-    /// Unix seconds.
-    pub expires_at: i64,
-    pub scope: Option<String>,
+crate::store::row_struct! {
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Tokens {
+        pub athlete_id: i64,
+        pub access_token: String,
+        pub refresh_token: String,
+        /// Unix seconds.
+        pub expires_at: i64,
+        pub scope: Option<String>,
+    }
 }
 
 pub fn save_tokens(store: &mut Store, t: &Tokens) -> Result<()> {
@@ -41,15 +43,7 @@ pub fn tokens(store: &mut Store, athlete_id: i64) -> Result<Option<Tokens>> {
             "SELECT athlete_id, access_token, refresh_token, expires_at, scope
              FROM strava_tokens WHERE athlete_id = ?1",
             [athlete_id],
-            |r| {
-                Ok(Tokens {
-                    athlete_id: r.get(0)?,
-                    access_token: r.get(1)?,
-                    refresh_token: r.get(2)?,
-                    expires_at: r.get(3)?,
-                    scope: r.get(4)?,
-                })
-            },
+            Tokens::from_row,
         )
         .optional()?)
 }
@@ -62,7 +56,7 @@ pub fn athletes(store: &mut Store) -> Result<Vec<i64>> {
     Ok(ids.collect::<rusqlite::Result<_>>()?)
 }
 
-pub fn delete_tokens(store: &mut Store, athlete_id: i64) -> Result<bool> {
+pub(crate) fn delete_tokens(store: &mut Store, athlete_id: i64) -> Result<bool> {
     let n = store.conn_mut().execute(
         "DELETE FROM strava_tokens WHERE athlete_id = ?1",
         [athlete_id],
@@ -74,7 +68,7 @@ pub fn delete_tokens(store: &mut Store, athlete_id: i64) -> Result<bool> {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
 pub struct Event {
     #[serde(default, skip_deserializing)]
-    pub queue_id: i64,
+    pub(crate) queue_id: i64,
     #[serde(default)]
     pub subscription_id: Option<i64>,
     pub owner_id: i64,
@@ -85,12 +79,12 @@ pub struct Event {
     #[serde(default)]
     pub updates: Map<String, Value>,
     #[serde(default, skip_deserializing)]
-    pub attempts: i64,
+    pub(crate) attempts: i64,
 }
 
 /// Queues an event; false when the same event was queued before (Strava
 /// delivers again when it did not get a 200 in time).
-pub fn enqueue(store: &mut Store, e: &Event) -> Result<bool> {
+pub(crate) fn enqueue(store: &mut Store, e: &Event) -> Result<bool> {
     let n = store.conn_mut().execute(
         "INSERT OR IGNORE INTO strava_events
            (subscription_id, owner_id, object_type, object_id, aspect_type, event_time, updates, received_at)
@@ -110,7 +104,7 @@ pub fn enqueue(store: &mut Store, e: &Event) -> Result<bool> {
 }
 
 /// The oldest queued event whose retry time has come.
-pub fn next_queued(store: &mut Store) -> Result<Option<Event>> {
+pub(crate) fn next_queued(store: &mut Store) -> Result<Option<Event>> {
     Ok(store
         .conn_mut()
         .query_row(
@@ -136,7 +130,12 @@ pub fn next_queued(store: &mut Store) -> Result<Option<Event>> {
 }
 
 /// Marks an event done, ignored or failed, with what happened.
-pub fn finish_event(store: &mut Store, queue_id: i64, state: &str, result: &str) -> Result<()> {
+pub(crate) fn finish_event(
+    store: &mut Store,
+    queue_id: i64,
+    state: &str,
+    result: &str,
+) -> Result<()> {
     store.conn_mut().execute(
         "UPDATE strava_events SET state = ?2, result = ?3, processed_at = ?4,
             attempts = attempts + 1 WHERE id = ?1",
@@ -147,7 +146,7 @@ pub fn finish_event(store: &mut Store, queue_id: i64, state: &str, result: &str)
 
 /// Leaves an event queued after a failure that may pass; returns the
 /// attempts so far.
-pub fn retry_event(store: &mut Store, queue_id: i64, result: &str) -> Result<i64> {
+pub(crate) fn retry_event(store: &mut Store, queue_id: i64, result: &str) -> Result<i64> {
     let conn = store.conn_mut();
     conn.execute(
         // Only while queued: another server's worker may have finished it.
@@ -162,7 +161,7 @@ pub fn retry_event(store: &mut Store, queue_id: i64, result: &str) -> Result<i64
 }
 
 /// Events per state (queued, done, ignored, failed).
-pub fn event_counts(store: &mut Store) -> Result<Map<String, Value>> {
+pub(crate) fn event_counts(store: &mut Store) -> Result<Map<String, Value>> {
     let conn = store.conn_mut();
     let mut stmt = conn.prepare("SELECT state, COUNT(*) FROM strava_events GROUP BY state")?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
@@ -175,7 +174,7 @@ pub fn event_counts(store: &mut Store) -> Result<Map<String, Value>> {
 }
 
 /// The last processed event: (aspect, object type, object id, state, result, when ms).
-pub fn last_event(store: &mut Store) -> Result<Option<Value>> {
+pub(crate) fn last_event(store: &mut Store) -> Result<Option<Value>> {
     Ok(store
         .conn_mut()
         .query_row(
@@ -199,7 +198,7 @@ pub fn last_event(store: &mut Store) -> Result<Option<Value>> {
 
 /// What a service's activity became: the stored activity (if any) and a
 /// status ("imported", "duplicate", "skipped: ...", "deleted").
-pub fn external(
+pub(crate) fn external(
     store: &mut Store,
     service: &str,
     external_id: &str,
@@ -215,7 +214,7 @@ pub fn external(
         .optional()?)
 }
 
-pub fn set_external(
+pub(crate) fn set_external(
     store: &mut Store,
     service: &str,
     external_id: &str,
@@ -230,7 +229,7 @@ pub fn set_external(
     Ok(())
 }
 
-pub fn get_state(store: &mut Store, key: &str) -> Result<Option<String>> {
+pub(crate) fn get_state(store: &mut Store, key: &str) -> Result<Option<String>> {
     Ok(store
         .conn_mut()
         .query_row("SELECT value FROM sync_state WHERE key = ?1", [key], |r| {
@@ -239,18 +238,11 @@ pub fn get_state(store: &mut Store, key: &str) -> Result<Option<String>> {
         .optional()?)
 }
 
-pub fn set_state(store: &mut Store, key: &str, value: &str) -> Result<()> {
+pub(crate) fn set_state(store: &mut Store, key: &str, value: &str) -> Result<()> {
     store.conn_mut().execute(
         "INSERT OR REPLACE INTO sync_state (key, value, updated_at) VALUES (?1, ?2, ?3)",
         params![key, value, now_ms()],
     )?;
-    Ok(())
-}
-
-pub fn clear_state(store: &mut Store, key: &str) -> Result<()> {
-    store
-        .conn_mut()
-        .execute("DELETE FROM sync_state WHERE key = ?1", [key])?;
     Ok(())
 }
 
@@ -272,7 +264,7 @@ pub fn states(store: &mut Store, prefix: &str) -> Result<Map<String, Value>> {
 
 /// Changes an activity's title and sport and merges `props` into its
 /// properties (a Strava `update` event); false when it no longer exists.
-pub fn update_activity(
+pub(crate) fn update_activity(
     store: &mut Store,
     id: i64,
     title: Option<&str>,
@@ -321,7 +313,7 @@ pub fn update_activity(
 }
 
 /// The newest activities by start time, for the dashboard.
-pub fn latest_activities(store: &mut Store, n: usize) -> Result<Vec<Value>> {
+pub(crate) fn latest_activities(store: &mut Store, n: usize) -> Result<Vec<Value>> {
     let conn = store.conn_mut();
     let mut stmt = conn.prepare(
         "SELECT id, start_time, sport, title, distance_m, source FROM activities
@@ -341,7 +333,7 @@ pub fn latest_activities(store: &mut Store, n: usize) -> Result<Vec<Value>> {
 }
 
 /// Activities and kilometres per year and sport: `{year: {sport: {activities, distance_km}}}`.
-pub fn per_year(store: &mut Store) -> Result<Map<String, Value>> {
+pub(crate) fn per_year(store: &mut Store) -> Result<Map<String, Value>> {
     let conn = store.conn_mut();
     let mut stmt = conn.prepare(
         "SELECT COALESCE(strftime('%Y', start_time / 1000, 'unixepoch'), 'unknown'),

@@ -58,7 +58,7 @@ impl Reply {
 }
 
 /// Called with a line for the user when a request waits for a rate limit.
-pub type WaitNotice = Box<dyn Fn(&str) + Send + Sync>;
+pub(crate) type WaitNotice = Box<dyn Fn(&str) + Send + Sync>;
 
 pub struct Api {
     agent: ureq::Agent,
@@ -99,7 +99,12 @@ impl Api {
         self.send("GET", path, query, auth, None)
     }
 
-    pub fn post_form(&self, path: &str, form: &[(&str, &str)], auth: &Auth) -> Result<Reply> {
+    pub(crate) fn post_form(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        auth: &Auth,
+    ) -> Result<Reply> {
         self.send("POST", path, &[], auth, Some(form))
     }
 
@@ -255,16 +260,16 @@ fn http_err(url: &str, message: &str) -> SyncError {
 /// What a response said about the rate limits: `(limit, usage)` for the
 /// 15-minute window and the day, from the overall and the read headers.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct RateLimits {
+pub(crate) struct RateLimits {
     pub windows: Vec<[(u64, u64); 2]>,
-    pub retry_after_s: Option<u64>,
+    pub(crate) retry_after_s: Option<u64>,
 }
 
 const QUARTER_MS: i64 = 15 * 60 * 1000;
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
 impl RateLimits {
-    pub fn from_headers(h: &ureq::http::HeaderMap) -> RateLimits {
+    pub(crate) fn from_headers(h: &ureq::http::HeaderMap) -> RateLimits {
         let get = |k: &str| h.get(k).and_then(|v| v.to_str().ok()).map(str::to_string);
         let mut windows = Vec::new();
         for prefix in ["x-ratelimit", "x-readratelimit"] {
@@ -289,7 +294,7 @@ impl RateLimits {
 
     /// When a window that is used up opens again (Strava's windows reset
     /// at the quarter hours and at midnight UTC), if one is.
-    pub fn exhausted_until_ms(&self, now_ms: i64) -> Option<i64> {
+    pub(crate) fn exhausted_until_ms(&self, now_ms: i64) -> Option<i64> {
         let mut until = None;
         for [(l15, u15), (lday, uday)] in &self.windows {
             if uday >= lday {
@@ -303,7 +308,7 @@ impl RateLimits {
 
     /// When to try again after a 429: `Retry-After` when given, else the
     /// end of the window that is used up, else the next quarter hour.
-    pub fn retry_at_ms(&self, now_ms: i64) -> i64 {
+    pub(crate) fn retry_at_ms(&self, now_ms: i64) -> i64 {
         if let Some(s) = self.retry_after_s {
             return now_ms + s as i64 * 1000;
         }

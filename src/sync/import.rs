@@ -14,7 +14,7 @@ pub struct Imported {
     /// Ids of new activities.
     pub added: Vec<i64>,
     /// Ids of stored activities the input turned out to be.
-    pub duplicate_of: Vec<i64>,
+    pub(crate) duplicate_of: Vec<i64>,
     /// Why the input gave nothing, when it did not parse.
     pub failed: Option<String>,
     pub warnings: Vec<String>,
@@ -22,7 +22,7 @@ pub struct Imported {
 
 impl Imported {
     /// The stored activity this input is, new or not.
-    pub fn activity_id(&self) -> Option<i64> {
+    pub(crate) fn activity_id(&self) -> Option<i64> {
         self.added.first().or(self.duplicate_of.first()).copied()
     }
 

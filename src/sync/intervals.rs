@@ -14,8 +14,8 @@ use crate::store::Store;
 use indicatif::ProgressBar;
 use serde_json::{Value, json};
 
-pub const SERVICE: &str = "intervals.icu";
-pub const KEY_ENV: &str = "INTERVALS_ICU_API_KEY";
+pub(crate) const SERVICE: &str = "intervals.icu";
+pub(crate) const KEY_ENV: &str = "INTERVALS_ICU_API_KEY";
 
 pub struct Intervals {
     pub api: Api,

@@ -18,8 +18,8 @@ pub mod strava;
 use crate::store::StoreError;
 
 /// Where the services live; tests point these at local fakes.
-pub const STRAVA_URL_ENV: &str = "HOTPOT_STRAVA_API_URL";
-pub const INTERVALS_URL_ENV: &str = "HOTPOT_INTERVALS_API_URL";
+pub(crate) const STRAVA_URL_ENV: &str = "HOTPOT_STRAVA_API_URL";
+pub(crate) const INTERVALS_URL_ENV: &str = "HOTPOT_INTERVALS_API_URL";
 const STRAVA_DEFAULT: &str = "https://www.strava.com";
 const INTERVALS_DEFAULT: &str = "https://intervals.icu";
 
@@ -29,7 +29,7 @@ pub fn strava_base_url() -> String {
 }
 
 /// The intervals.icu base URL: `HOTPOT_INTERVALS_API_URL` or intervals.icu.
-pub fn intervals_base_url() -> String {
+pub(crate) fn intervals_base_url() -> String {
     env_url(INTERVALS_URL_ENV, INTERVALS_DEFAULT)
 }
 
@@ -72,7 +72,7 @@ pub enum SyncError {
 impl SyncError {
     /// Whether trying again later may succeed (network, 5xx, rate limits),
     /// as opposed to an answer that will not change by itself.
-    pub fn is_transient(&self) -> bool {
+    pub(crate) fn is_transient(&self) -> bool {
         let sqlite = match self {
             SyncError::Http { .. } => return true,
             SyncError::Sqlite(e) => e,

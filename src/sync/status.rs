@@ -5,7 +5,7 @@ use super::{Result, db};
 use crate::store::Store;
 use serde_json::{Value, json};
 
-pub fn sync_status(store: &mut Store) -> Result<Value> {
+pub(crate) fn sync_status(store: &mut Store) -> Result<Value> {
     let strava = db::states(store, "strava.")?;
     let intervals = db::states(store, "intervals.")?;
     let get =

@@ -28,7 +28,7 @@ fn glyph(c: char) -> Option<[u8; 7]> {
 /// Draws `text` with its top-left at (x, y), each font pixel `scale`
 /// pixels wide, white on a dark box so it reads on any background.
 /// Characters without a glyph are left blank.
-pub fn draw_label(img: &mut RgbaImage, text: &str, x: u32, y: u32, scale: u32) {
+pub(crate) fn draw_label(img: &mut RgbaImage, text: &str, x: u32, y: u32, scale: u32) {
     let n = text.chars().count() as u32;
     let (w, h) = ((6 * n + 1) * scale, 9 * scale);
     fill(img, x, y, w, h, [0, 0, 0, 160]);

@@ -1,6 +1,6 @@
 //! The `hotpot` binary as a user runs it.
 
-use crate::import::{TempDir, ride};
+use crate::support::{TempDir, ride};
 use hotpot_demo::fit_write::write_fit;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -16,6 +16,17 @@ pub fn hotpot(db: &Path, args: &[&str]) -> Output {
 
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
+}
+
+/// The ids in `hotpot list --json` output (one JSON object a line).
+pub fn json_ids(out: &str) -> Vec<i64> {
+    out.lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                .as_i64()
+                .unwrap()
+        })
+        .collect()
 }
 
 #[test]

@@ -4,24 +4,15 @@
 //! property names work (19, 20), `mask add --latlng` (21), and the Vulkan
 //! loader's XDG_RUNTIME_DIR complaint and `list | head` panic are gone (22).
 
-use crate::cli::text;
-use crate::import::{TempDir, ride};
+use crate::cli::{hotpot, json_ids, text};
+use crate::support::{TempDir, ride};
 use hotpot::filter::{Filter, FilterErrorKind, limits};
 use hotpot::ingest::types::ActivityKind;
 use hotpot::serve::style::{StyleQuery, TileStyle};
 use hotpot::store::Store;
 use hotpot_demo::fit_write::write_fit;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-
-fn hotpot(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hotpot"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .output()
-        .unwrap()
-}
+use std::process::{Command, Stdio};
 
 /// A store of `n` demo-like rides (FIT files), one a route whose title
 /// holds an escape sequence.
@@ -153,15 +144,7 @@ fn hotpot_property_names_filter_real_tracks_in_hotpots_units() {
     let ids = |filter: &str| {
         let out = hotpot(&db, &["list", "--json", "--filter", filter]);
         assert!(out.status.success(), "{filter}: {}", text(&out.stderr));
-        let ids: Vec<i64> = text(&out.stdout)
-            .lines()
-            .map(|l| {
-                serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
-                    .as_i64()
-                    .unwrap()
-            })
-            .collect();
-        ids
+        json_ids(&text(&out.stdout))
     };
     // hotpot's metres, seconds and km/h against our km, s and km/h.
     let pairs = [

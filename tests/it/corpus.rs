@@ -2,8 +2,9 @@
 //! clean and broken) imported through the normal path, checked against what
 //! its MANIFEST.tsv row implies: so many points, or a clear error.
 
-use crate::import::TempDir;
+use crate::support::TempDir;
 use crate::support::corpus_dir;
+use crate::support::manifest::{self, Entry};
 use hotpot::ingest::importer::{ImportOptions, Importer};
 use hotpot::store::Store;
 use std::collections::BTreeMap;
@@ -15,29 +16,6 @@ enum Expect {
     Points { min: u64, max: u64 },
     /// A per-file error.
     Fails,
-}
-
-struct Row {
-    path: String,
-    approx: Option<u64>,
-    notes: String,
-}
-
-fn manifest(dir: &Path) -> Vec<Row> {
-    let text = std::fs::read_to_string(dir.join("MANIFEST.tsv")).unwrap();
-    text.lines()
-        .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let cols: Vec<&str> = l.split('\t').collect();
-            Row {
-                path: cols[0].to_string(),
-                approx: cols[5].trim().parse().ok(),
-                notes: cols[6].to_string(),
-            }
-        })
-        .filter(|r| !r.path.starts_with("csv/"))
-        .collect()
 }
 
 /// A number that the notes give before `marker`, e.g. "2/494 Trackpoints
@@ -52,7 +30,7 @@ fn number_before(notes: &str, marker: &str) -> Option<u64> {
     digits.chars().rev().collect::<String>().parse().ok()
 }
 
-fn expectation(r: &Row) -> Expect {
+fn expectation(r: &Entry) -> Expect {
     let n = &r.notes;
     if n.contains("header data_size=0") {
         // A recording the device never finalized: the header claims no data,
@@ -72,7 +50,7 @@ fn expectation(r: &Row) -> Expect {
     {
         return Expect::Points { min: k, max: k };
     }
-    let Some(mut points) = r.approx.filter(|&a| a > 0) else {
+    let Some(mut points) = r.approx_points.filter(|&a| a > 0) else {
         return Expect::Fails;
     };
     // The manifest counts TCX trackpoints with and without a position; only
@@ -118,7 +96,7 @@ fn expectation(r: &Row) -> Expect {
 )]
 fn every_corpus_file_imports_as_its_manifest_says() {
     let dir = corpus_dir();
-    let rows = manifest(&dir);
+    let rows = manifest::entries();
     assert!(
         rows.len() > 100,
         "manifest lists {} track files",

@@ -1,7 +1,7 @@
 //! Killing an import at any moment leaves a database that opens, passes
 //! SQLite's integrity check and holds every activity reported as added.
 
-use crate::import::{TempDir, ride};
+use crate::support::{TempDir, ride};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 

@@ -4,9 +4,9 @@
 //! typed into the page's prompt once, and the new track must show up as
 //! heat-coloured pixels in the heatmap layer's tiles.
 
-use crate::import::TempDir;
+use crate::support::TempDir;
 use hotpot::render::cpu::CpuRenderer;
-use hotpot::serve::{ServeOptions, app};
+use hotpot::serve::ServeOptions;
 use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -211,8 +211,8 @@ fn upload_through_the_page_shows_the_track() {
         sync: Default::default(),
         ..Default::default()
     };
-    let (router, _state) = app(&opts, Box::new(CpuRenderer::new())).unwrap();
-    let server = crate::sync_fake::serve(router);
+    let (server, _) =
+        crate::support::server::serve_hotpot(&opts, Box::new(CpuRenderer::new()), None);
     let corpus = crate::support::corpus_dir().canonicalize().unwrap();
     let first = corpus.join("gpx/gpx-cli__short_trek.gpx");
     let second = corpus.join("gpx/georust-gpx__garmin-activity.gpx");

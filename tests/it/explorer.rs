@@ -3,12 +3,12 @@
 //! in them, deletion, and the command line with GDAL reading the GeoJSON.
 
 use crate::cli::hotpot;
-use crate::import::TempDir;
+use crate::support::TempDir;
 use hotpot::explorer::stats::{ExplorerStats, Square};
 use hotpot::geo::unit_to_lonlat;
 use hotpot::ingest::importer::{ImportOptions, Importer};
 use hotpot::store::Store;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Top-left of the test block, z14 tiles in Berlin.
 const X0: u32 = 8800;
@@ -70,6 +70,31 @@ fn import(store: &mut Store, dir: &Path) -> usize {
         .activities_added
 }
 
+/// Files written by `write` into `files/` of a new temporary directory and
+/// imported into the database `h.sqlite3` beside it.
+struct Imported {
+    dir: TempDir,
+    db: PathBuf,
+    store: Store,
+    added: usize,
+}
+
+fn imported(name: &str, write: impl FnOnce(&Path)) -> Imported {
+    let dir = TempDir::new(name);
+    let files = dir.path().join("files");
+    std::fs::create_dir_all(&files).unwrap();
+    write(&files);
+    let db = dir.path().join("h.sqlite3");
+    let mut store = Store::open(&db).unwrap();
+    let added = import(&mut store, &files);
+    Imported {
+        dir,
+        db,
+        store,
+        added,
+    }
+}
+
 fn stats(store: &Store, zoom: u8) -> ExplorerStats {
     ExplorerStats::compute(zoom, &store.explorer_visits(zoom).unwrap())
 }
@@ -83,12 +108,9 @@ fn years(s: &ExplorerStats) -> Vec<(&str, usize)> {
 
 #[test]
 fn block_plus_spur_has_known_square_cluster_and_years() {
-    let dir = TempDir::new("explorer-block");
-    let files = dir.path().join("files");
-    std::fs::create_dir_all(&files).unwrap();
-    block_with_spur(&files);
-    let mut store = Store::open(&dir.path().join("h.sqlite3")).unwrap();
-    assert_eq!(import(&mut store, &files), 4);
+    let fx = imported("explorer-block", block_with_spur);
+    let (_dir, mut store) = (fx.dir, fx.store);
+    assert_eq!(fx.added, 4);
     let s = stats(&store, 14);
     assert_eq!(s.visited, 9 + 2);
     assert_eq!(
@@ -120,22 +142,21 @@ fn block_plus_spur_has_known_square_cluster_and_years() {
 
 #[test]
 fn a_tile_stays_visited_while_any_activity_passes_it() {
-    let dir = TempDir::new("explorer-delete");
-    let files = dir.path().join("files");
-    std::fs::create_dir_all(&files).unwrap();
-    block_with_spur(&files);
-    // The top row again in 2023, a little further south in its tiles.
-    write_gpx(
-        &files,
-        "again.gpx",
-        "2023-03-01",
-        &[
-            in_tile(14, X0, Y0, 0.2, 0.7),
-            in_tile(14, X0 + 2, Y0, 0.9, 0.7),
-        ],
-    );
-    let mut store = Store::open(&dir.path().join("h.sqlite3")).unwrap();
-    assert_eq!(import(&mut store, &files), 5);
+    let fx = imported("explorer-delete", |files| {
+        block_with_spur(files);
+        // The top row again in 2023, a little further south in its tiles.
+        write_gpx(
+            files,
+            "again.gpx",
+            "2023-03-01",
+            &[
+                in_tile(14, X0, Y0, 0.2, 0.7),
+                in_tile(14, X0 + 2, Y0, 0.9, 0.7),
+            ],
+        );
+    });
+    let (_dir, mut store) = (fx.dir, fx.store);
+    assert_eq!(fx.added, 5);
     assert_eq!(stats(&store, 14).new_per_year["2019"], 3);
     let first = store
         .list(None)
@@ -151,9 +172,6 @@ fn a_tile_stays_visited_while_any_activity_passes_it() {
 
 #[test]
 fn a_segment_visits_tiles_without_points_in_them() {
-    let dir = TempDir::new("explorer-segment");
-    let files = dir.path().join("files");
-    std::fs::create_dir_all(&files).unwrap();
     // Two points 2 km apart due east at 52.5°N: z17 tiles there are ~186 m
     // wide, so the segment crosses 11 or 12 of them, all in one row.
     let (a, b) = (
@@ -163,9 +181,11 @@ fn a_segment_visits_tiles_without_points_in_them() {
             13.30 + 2000.0 / (111_320.0 * 52.5f64.to_radians().cos()),
         ),
     );
-    write_gpx(&files, "straight.gpx", "2024-01-01", &[a, b]);
-    let mut store = Store::open(&dir.path().join("h.sqlite3")).unwrap();
-    assert_eq!(import(&mut store, &files), 1);
+    let fx = imported("explorer-segment", |files| {
+        write_gpx(files, "straight.gpx", "2024-01-01", &[a, b])
+    });
+    let (_dir, store) = (fx.dir, fx.store);
+    assert_eq!(fx.added, 1);
     let tile = |(lat, lon): (f64, f64)| {
         let (ux, uy) = hotpot::geo::lonlat_to_unit(lon, lat);
         ((ux * 131072.0) as u32, (uy * 131072.0) as u32)
@@ -188,14 +208,9 @@ fn a_segment_visits_tiles_without_points_in_them() {
 
 #[test]
 fn command_line_reports_and_gdal_reads_the_geojson() {
-    let dir = TempDir::new("explorer-cli");
-    let files = dir.path().join("files");
-    std::fs::create_dir_all(&files).unwrap();
-    block_with_spur(&files);
-    let db = dir.path().join("h.sqlite3");
-    let mut store = Store::open(&db).unwrap();
-    import(&mut store, &files);
-    drop(store);
+    let fx = imported("explorer-cli", block_with_spur);
+    let (dir, db) = (fx.dir, fx.db);
+    drop(fx.store);
 
     let out = hotpot(&db, &["explorer", "--json"]);
     assert!(
@@ -278,14 +293,9 @@ fn server_draws_explorer_tiles_and_the_page_toggles_them() {
 
 #[test]
 fn render_draws_the_explorer_overlay_and_takes_scale_and_glow() {
-    let dir = TempDir::new("explorer-render");
-    let files = dir.path().join("files");
-    std::fs::create_dir_all(&files).unwrap();
-    block_with_spur(&files);
-    let db = dir.path().join("h.sqlite3");
-    let mut store = Store::open(&db).unwrap();
-    import(&mut store, &files);
-    drop(store);
+    let fx = imported("explorer-render", block_with_spur);
+    let (dir, db) = (fx.dir, fx.db);
+    drop(fx.store);
     let png = |name: &str, extra: &[&str]| {
         let out = dir.path().join(name);
         let mut args = vec![
@@ -324,12 +334,9 @@ fn render_draws_the_explorer_overlay_and_takes_scale_and_glow() {
 
 #[test]
 fn databases_from_before_the_table_are_filled_in_on_open() {
-    let dir = TempDir::new("explorer-backfill");
-    let files = dir.path().join("files");
-    std::fs::create_dir_all(&files).unwrap();
-    block_with_spur(&files);
-    let db = dir.path().join("h.sqlite3");
-    import(&mut Store::open(&db).unwrap(), &files);
+    let fx = imported("explorer-backfill", block_with_spur);
+    let (_dir, db) = (fx.dir, fx.db);
+    drop(fx.store);
     // Back to an older schema, before the explorer table.
     let conn = rusqlite::Connection::open(&db).unwrap();
     conn.execute_batch("DROP TABLE explorer_tiles; PRAGMA user_version = 3;")

@@ -2,32 +2,16 @@
 //! this project did not write (Python `pmtiles`, GDAL, Chromium), shards,
 //! atomic outputs and `serve --tiles`.
 
-use crate::import::TempDir;
+use crate::support::server::{Served, serve_hotpot, serve_router};
+use crate::support::{TempDir, demo_db, heat_pixels, screenshot};
 use hotpot::export::job::{ExportReport, ExportSpec, export};
 use hotpot::export::shard::Shard;
-use hotpot::ingest::importer::{ImportOptions, Importer};
 use hotpot::render::cpu::CpuRenderer;
+use hotpot::serve::ServeOptions;
 use hotpot::serve::style::StyleQuery;
-use hotpot::serve::{ServeOptions, app};
-use hotpot::store::Store;
 use hotpot::tiles::Tile;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-/// A small demo city (20 rides, 10 runs) in `dir`.
-fn demo_db(dir: &TempDir) -> PathBuf {
-    let db = dir.path().join("h.sqlite3");
-    let mut store = Store::open(&db).unwrap();
-    let cfg = hotpot_demo::DemoConfig {
-        rides: 20,
-        runs: 10,
-        ..Default::default()
-    };
-    Importer::new(&mut store, ImportOptions::default())
-        .import_parsed("demo", hotpot_demo::generate(&cfg))
-        .unwrap();
-    db
-}
 
 fn spec(db: &Path, output: PathBuf, zooms: std::ops::RangeInclusive<u8>) -> ExportSpec {
     ExportSpec {
@@ -55,42 +39,18 @@ fn tiles_of(path: &Path) -> BTreeMap<Tile, Vec<u8>> {
         .collect()
 }
 
-struct Server {
-    base: String,
-    rt: tokio::runtime::Runtime,
-}
-
 /// `hotpot serve` on `db` (CPU renderer), with `tiles` in front if given.
-fn serve(db: &Path, tiles: Option<&Path>) -> Server {
+fn serve(db: &Path, tiles: Option<&Path>) -> Served {
     let opts = ServeOptions {
         db: db.to_owned(),
         cache_mb: 16,
         uploads: false,
         upload_token: None,
         max_upload_mb: 1,
+        tiles: tiles.map(Path::to_owned),
         ..Default::default()
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let (mut router, state) = app(&opts, Box::new(CpuRenderer::new())).unwrap();
-    if let Some(path) = tiles {
-        let archive = rt
-            .block_on(hotpot::serve::archive::TileArchive::open(path))
-            .unwrap();
-        router = hotpot::serve::archive::with_archive(router, state, archive);
-    }
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    rt.spawn(async move { axum::serve(listener, router).await });
-    Server {
-        base: format!("http://{addr}"),
-        rt,
-    }
+    serve_hotpot(&opts, Box::new(CpuRenderer::new()), None).0
 }
 
 fn get(url: &str) -> (u16, Vec<u8>) {
@@ -103,7 +63,7 @@ fn get(url: &str) -> (u16, Vec<u8>) {
     (status, res.body_mut().read_to_vec().unwrap())
 }
 
-fn rendered(s: &Server) -> u64 {
+fn rendered(s: &Served) -> u64 {
     let (_, body) = get(&format!("{}/api/stats", s.base));
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
     v["tiles_rendered"].as_u64().unwrap()
@@ -119,7 +79,7 @@ fn served_empty(body: &[u8]) -> bool {
 #[test]
 fn exported_tiles_are_the_served_tiles_and_all_of_them() {
     let dir = TempDir::new("export-vs-serve");
-    let db = demo_db(&dir);
+    let db = demo_db(dir.path());
     let out = dir.path().join("h.pmtiles");
     let report = run(&spec(&db, out.clone(), 5..=13));
     let tiles = tiles_of(&out);
@@ -167,7 +127,7 @@ fn exported_tiles_are_the_served_tiles_and_all_of_them() {
 #[test]
 fn styles_and_512_px_tiles_match_the_server_too() {
     let dir = TempDir::new("export-style");
-    let db = demo_db(&dir);
+    let db = demo_db(dir.path());
     let out = dir.path().join("blue.mbtiles");
     let mut sp = spec(&db, out.clone(), 11..=12);
     sp.style = StyleQuery {
@@ -195,7 +155,7 @@ fn styles_and_512_px_tiles_match_the_server_too() {
 #[test]
 fn glow_and_eqhist_tiles_match_the_server() {
     let dir = TempDir::new("export-glow");
-    let db = demo_db(&dir);
+    let db = demo_db(dir.path());
     let out = dir.path().join("glow.pmtiles");
     let mut sp = spec(&db, out.clone(), 12..=12);
     sp.style = StyleQuery {
@@ -225,7 +185,7 @@ fn glow_and_eqhist_tiles_match_the_server() {
 #[test]
 fn the_dashboard_downloads_the_export() {
     let dir = TempDir::new("export-download");
-    let db = demo_db(&dir);
+    let db = demo_db(dir.path());
     let s = serve(&db, None);
     let (status, page) = get(&format!("{}/", s.base));
     assert_eq!(status, 200);
@@ -253,7 +213,7 @@ fn the_dashboard_downloads_the_export() {
 #[test]
 fn folder_export_has_tilejson_and_the_same_tiles() {
     let dir = TempDir::new("export-folder");
-    let db = demo_db(&dir);
+    let db = demo_db(dir.path());
     let (pm, folder) = (dir.path().join("a.pmtiles"), dir.path().join("site"));
     run(&spec(&db, pm.clone(), 8..=12));
     run(&spec(&db, folder.clone(), 8..=12));
@@ -277,7 +237,7 @@ fn folder_export_has_tilejson_and_the_same_tiles() {
 #[test]
 fn shards_merged_hold_exactly_the_tiles_of_one_export() {
     let dir = TempDir::new("export-shards");
-    let db = demo_db(&dir);
+    let db = demo_db(dir.path());
     let whole = dir.path().join("whole.pmtiles");
     run(&spec(&db, whole.clone(), 4..=13));
     let mut parts = Vec::new();
@@ -303,7 +263,7 @@ fn shards_merged_hold_exactly_the_tiles_of_one_export() {
 #[test]
 fn serve_tiles_answers_from_the_archive_and_renders_the_rest() {
     let dir = TempDir::new("export-serve-tiles");
-    let db = demo_db(&dir);
+    let db = demo_db(dir.path());
     for name in ["a.pmtiles", "a.mbtiles"] {
         let out = dir.path().join(name);
         run(&spec(&db, out.clone(), 10..=12));
@@ -335,7 +295,7 @@ fn serve_tiles_answers_from_the_archive_and_renders_the_rest() {
 )]
 fn python_pmtiles_reads_the_archive() {
     let dir = TempDir::new("export-python");
-    let db = demo_db(&dir);
+    let db = demo_db(dir.path());
     let out = dir.path().join("h.pmtiles");
     run(&spec(&db, out.clone(), 6..=12));
     let dump = dir.path().join("dump");
@@ -406,7 +366,7 @@ with open(path, "r+b") as f:
 #[cfg_attr(hotpot_no_gdal, ignore = "needs gdal-bin (gdalinfo, gdal_translate)")]
 fn gdal_reads_the_mbtiles() {
     let dir = TempDir::new("export-gdal");
-    let db = demo_db(&dir);
+    let db = demo_db(dir.path());
     let out = dir.path().join("h.mbtiles");
     run(&spec(&db, out.clone(), 8..=12));
     let info = std::process::Command::new("gdalinfo")
@@ -461,7 +421,7 @@ fn viewer_shows_the_archive_in_chromium() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU64, Ordering};
     let dir = TempDir::new("export-viewer");
-    let db = demo_db(&dir);
+    let db = demo_db(dir.path());
     let site = dir.path().join("site");
     std::fs::create_dir_all(&site).unwrap();
     let mut sp = spec(&db, site.join("heatmap.pmtiles"), 2..=14);
@@ -479,54 +439,15 @@ fn viewer_shows_the_archive_in_chromium() {
                 next.run(req)
             },
         ));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    rt.spawn(async move { axum::serve(listener, router).await });
-    let shot = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/export-viewer.png");
-    let profile = TempDir::new("export-viewer-profile");
-    let chromium = ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|b| {
-            std::process::Command::new(b)
-                .arg("--version")
-                .output()
-                .is_ok()
-        })
-        .unwrap();
-    let o = std::process::Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--hide-scrollbars",
-            "--window-size=900,700",
-            "--virtual-time-budget=10000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg(format!("http://{addr}/index.html?nobase"))
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let img = hotpot::render::encode::read_png_rgba(&std::fs::read(&shot).unwrap()).unwrap();
-    let hot = img
-        .data
-        .chunks(4)
-        .filter(|p| p[0] > 150 && p[0] as i32 - p[2] as i32 > 80)
-        .count();
-    eprintln!(
-        "viewer screenshot {} : {hot} heat-coloured pixels",
-        shot.display()
+    let site = serve_router(router, 1);
+    let img = screenshot(
+        &format!("{}/index.html?nobase", site.base),
+        "export-viewer",
+        (900, 700),
+        10000,
     );
+    let hot = heat_pixels(&img);
+    eprintln!("viewer: {hot} heat-coloured pixels");
     assert!(
         ranges.load(Ordering::Relaxed) > 0,
         "the page read the archive by ranges"
@@ -539,7 +460,7 @@ fn viewer_shows_the_archive_in_chromium() {
 #[test]
 fn cli_export_prints_a_summary_and_killed_exports_leave_no_file() {
     let dir = TempDir::new("export-cli");
-    let db = demo_db(&dir);
+    let db = demo_db(dir.path());
     let exe = env!("CARGO_BIN_EXE_hotpot");
     let out = dir.path().join("c.mbtiles");
     let o = std::process::Command::new(exe)

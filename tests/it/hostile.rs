@@ -4,8 +4,8 @@
 //! answer is always a status line with a message, never a hang or a
 //! reset (issue 10).
 
-use crate::import::{TempDir, ride};
 use crate::serve::{TestServer, agent, centre_tile, get, is_blank, multipart, post, server, stats};
+use crate::support::{TempDir, ride};
 use hotpot::render::encode::read_png_rgba;
 use hotpot::serve::listen::ConnLimits;
 use std::io::{Read, Write};

@@ -1,51 +1,13 @@
 //! Importing files into the store: formats, dedup, idempotence, failures,
 //! joins, stats. Fixtures are written by the tests themselves.
 
+use crate::support::{TempDir, ride};
 use hotpot::ingest::importer::{ImportOptions, ImportReport, Importer};
 use hotpot::ingest::join::read_join_csv;
-use hotpot::ingest::types::{ParsedActivity, Point};
 use hotpot::store::Store;
 use hotpot_demo::fit_write::write_fit;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(name: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!("hotpot-test-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A ride of `n` points heading north-east from (lat, lon), one per second.
-pub fn ride(lat: f64, lon: f64, n: usize, t0: i64) -> ParsedActivity {
-    let seg = (0..n)
-        .map(|i| Point {
-            lat: lat + i as f64 * 0.00005,
-            lon: lon + i as f64 * 0.00007,
-            ele: Some(40.0 + (i as f64 * 0.05).sin() * 10.0),
-            time: Some(t0 + i as i64 * 1000),
-        })
-        .collect();
-    ParsedActivity {
-        segments: vec![seg],
-        sport: Some("cycling".into()),
-        start_time: Some(t0),
-        ..Default::default()
-    }
-}
 
 fn gpx_of(trks: &[&[&[(f64, f64)]]]) -> String {
     let mut s = String::from(

@@ -2,7 +2,7 @@
 //! gives, what the report says changed, and folders that used to hang or
 //! exhaust memory (symlink loops, FIFOs, devices).
 
-use crate::import::{TempDir, ride};
+use crate::support::{TempDir, ride};
 use hotpot::ingest::importer::{ImportOptions, ImportReport, Importer};
 use hotpot::store::Store;
 use std::path::{Path, PathBuf};

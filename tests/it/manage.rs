@@ -2,14 +2,13 @@
 //! management commands (list, delete, properties, masks, trim) as a user
 //! runs them.
 
-use crate::import::{TempDir, ride};
 use crate::support::corpus_dir;
+use crate::support::{TempDir, ride};
 use hotpot::filter::Filter;
 use hotpot::ingest::importer::{ImportOptions, Importer};
 use hotpot::ingest::join::read_join_csv;
 use hotpot::store::Store;
 use hotpot_demo::fit_write::write_fit;
-use std::process::Command;
 
 #[test]
 #[cfg_attr(
@@ -91,17 +90,11 @@ fn filters_on_real_tracks_with_joined_strava_columns() {
 }
 
 fn hotpot(db: &std::path::Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hotpot"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .output()
-        .unwrap();
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let out = crate::cli::hotpot(db, args);
     (
         out.status.code().unwrap_or(-1),
-        text(&out.stdout),
-        text(&out.stderr),
+        crate::cli::text(&out.stdout),
+        crate::cli::text(&out.stderr),
     )
 }
 
@@ -142,14 +135,7 @@ fn list_delete_properties_masks_and_trim_from_the_cli() {
     let (_, out, _) = hotpot(&db, &["list", "--sport", "run"]);
     assert_eq!(out.lines().count(), 2, "{out}");
     let (_, out, _) = hotpot(&db, &["list", "--json", "--after", "2021-01-01"]);
-    let ids: Vec<i64> = out
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
-                .as_i64()
-                .unwrap()
-        })
-        .collect();
+    let ids = crate::cli::json_ids(&out);
     assert_eq!(ids.len(), 3, "rides 400 days apart from 2020-09-13");
     let (code, _, err) = hotpot(&db, &["list", "--filter", "sport = = x"]);
     assert_eq!(code, 2);

@@ -4,8 +4,8 @@
 //! without warnings, or a per-file error), and the intact files import as
 //! they do alone. A probe of 592 such files found no panic; this keeps it so.
 
-use crate::import::TempDir;
-use crate::support::corpus_dir;
+use crate::support::TempDir;
+use crate::support::manifest;
 use hotpot::ingest::importer::{ImportOptions, Importer};
 use hotpot::store::Store;
 use std::collections::BTreeSet;
@@ -28,14 +28,12 @@ impl Rng {
 
 /// The corpus files (not the CSVs), as (relative path, bytes).
 fn corpus() -> Vec<(String, Vec<u8>)> {
-    let dir = corpus_dir();
-    let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).unwrap();
-    manifest
-        .lines()
-        .skip(1)
-        .filter_map(|l| l.split('\t').next())
-        .filter(|p| !p.is_empty() && !p.starts_with("csv/"))
-        .map(|p| (p.to_string(), std::fs::read(dir.join(p)).unwrap()))
+    manifest::entries()
+        .into_iter()
+        .map(|e| {
+            let bytes = e.bytes();
+            (e.path, bytes)
+        })
         .collect()
 }
 

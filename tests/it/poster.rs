@@ -4,7 +4,7 @@
 
 use crate::cli::{hotpot, text};
 use crate::gpu::{MAX_CHANNEL, MAX_MEAN_CHANNEL, gpu, rgba_error};
-use crate::import::{TempDir, ride};
+use crate::support::{TempDir, ride};
 use crate::support::{scene, winding};
 use hotpot::geo::{LonLatBounds, UnitRect, lonlat_to_unit, unit_to_lonlat};
 use hotpot::ingest::types::{ParsedActivity, Point};

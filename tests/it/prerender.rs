@@ -2,8 +2,8 @@
 //! saved beside the database, equal to live ones, kept across restarts,
 //! and redrawn only where new tracks land.
 
-use crate::import::ride;
 use crate::serve::{TestServer, centre_tile, get, is_blank, post, server, stats};
+use crate::support::ride;
 use hotpot::ingest::importer::{ImportOptions, Importer};
 use hotpot::serve::ServeOptions;
 use hotpot::serve::prerender::PrerenderOptions;

@@ -137,7 +137,7 @@ fn no_lit_pixel_inside_a_mask() {
 
 #[test]
 fn masks_come_from_the_store_and_apply_to_every_scene() {
-    let dir = crate::import::TempDir::new("mask-store");
+    let dir = crate::support::TempDir::new("mask-store");
     let mut store = hotpot::store::Store::open(&dir.path().join("h.sqlite3")).unwrap();
     let home = Mask {
         name: "home".into(),

@@ -1,15 +1,14 @@
 //! The tile server, started on an ephemeral loopback port and driven by a
 //! real HTTP client.
 
-use crate::import::{TempDir, ride};
+use crate::support::{TempDir, ride};
 use hotpot::filter::Filter;
-use hotpot::ingest::importer::{ImportOptions, Importer};
 use hotpot::render::colormap::{Colormap, Gradient};
 use hotpot::render::cpu::CpuRenderer;
 use hotpot::render::encode::{indexed_png, read_png_rgba};
 use hotpot::render::{RenderJob, Renderer, View};
 use hotpot::scene::Scene;
-use hotpot::serve::{ServeOptions, app};
+use hotpot::serve::ServeOptions;
 use hotpot::store::Store;
 use std::path::Path;
 use std::sync::Arc;
@@ -26,16 +25,7 @@ pub struct TestServer {
 /// A database of a small demo city, served with the CPU renderer.
 pub fn server(name: &str, tweak: impl FnOnce(&mut ServeOptions)) -> TestServer {
     let dir = TempDir::new(name);
-    let db = dir.path().join("h.sqlite3");
-    let mut store = Store::open(&db).unwrap();
-    let cfg = hotpot_demo::DemoConfig {
-        rides: 20,
-        runs: 10,
-        ..Default::default()
-    };
-    Importer::new(&mut store, ImportOptions::default())
-        .import_parsed("demo", hotpot_demo::generate(&cfg))
-        .unwrap();
+    let db = crate::support::demo_db(dir.path());
     start(db, Some(dir), tweak)
 }
 
@@ -60,29 +50,16 @@ pub fn start(
         ..Default::default()
     };
     tweak(&mut opts);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let (router, state) = app(&opts, Box::new(CpuRenderer::new())).unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let serving = state.clone();
-    rt.spawn(async move {
-        hotpot::serve::serve_on(listener, router, &serving, std::future::pending()).await
-    });
-    rt.spawn(hotpot::serve::watch_database(
-        state,
-        std::time::Duration::from_millis(100),
-    ));
+    let (served, _) = crate::support::server::serve_hotpot(
+        &opts,
+        Box::new(CpuRenderer::new()),
+        Some(std::time::Duration::from_millis(100)),
+    );
     TestServer {
-        base: format!("http://{addr}"),
-        addr,
+        base: served.base,
+        addr: served.addr,
         db,
-        _rt: rt,
+        _rt: served.rt,
         _dir: dir,
     }
 }
@@ -446,45 +423,11 @@ fn concurrent_requests_share_render_passes() {
     ignore = "no Chromium on the PATH: apt-get install chromium"
 )]
 fn map_page_shows_tiles_in_chromium() {
-    let chromium = crate::support::chromium();
     let s = server("serve-chromium", |_| {});
-    let out = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/map-page.png");
-    let profile = TempDir::new("chromium-profile");
-    let status = std::process::Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            "--window-size=1000,700",
-            "--virtual-time-budget=8000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg(format!("--screenshot={}", out.display()))
-        .arg(format!("{}/", s.base))
-        .output()
-        .unwrap();
-    assert!(
-        status.status.success(),
-        "{}",
-        String::from_utf8_lossy(&status.stderr)
-    );
-    let img = hotpot::render::encode::read_png_rgba(&std::fs::read(&out).unwrap()).unwrap();
-    // Heat colours (red to yellow: much more red than blue) over the dark page.
-    let hot = img
-        .data
-        .chunks(4)
-        .filter(|p| p[0] > 150 && p[0] as i32 - p[2] as i32 > 80)
-        .count();
-    eprintln!(
-        "map page screenshot: {} ({hot} heat-coloured pixels)",
-        out.display()
-    );
+    let img = crate::support::screenshot(&format!("{}/", s.base), "map-page", (1000, 700), 8000);
+    // Heat colours over the dark page.
+    let hot = crate::support::heat_pixels(&img);
+    eprintln!("map page: {hot} heat-coloured pixels");
     assert!(
         hot > 500,
         "the heatmap layer is visible on the page ({hot} hot pixels)"

@@ -3,13 +3,12 @@
 //! activities without GPS, webhook events (twice, of strangers, updates,
 //! deletes, across a restart), the backfill and the intervals.icu fetch.
 
-use crate::import::TempDir;
-use crate::sync_fake::{
-    self, ATHLETE, CLIENT_ID, CLIENT_SECRET, Fake, Fault, INTERVALS_KEY, Served,
-};
+use crate::support::TempDir;
+use crate::support::server::{Served, serve_hotpot, serve_router};
+use crate::sync_fake::{self, ATHLETE, CLIENT_ID, CLIENT_SECRET, Fake, Fault, INTERVALS_KEY};
 use hotpot::render::cpu::CpuRenderer;
+use hotpot::serve::ServeOptions;
 use hotpot::serve::sync_routes::SyncOptions;
-use hotpot::serve::{ServeOptions, app};
 use hotpot::store::Store;
 use hotpot::sync::db::{self, Tokens};
 use hotpot::sync::strava::{Strava, StravaApp, backfill};
@@ -32,7 +31,7 @@ fn app_creds() -> StravaApp {
 
 fn fake() -> (Arc<Fake>, Served) {
     let fake = Arc::new(Fake::default());
-    let served = sync_fake::serve(sync_fake::router(fake.clone()));
+    let served = serve_router(sync_fake::router(fake.clone()), 2);
     (fake, served)
 }
 
@@ -81,8 +80,7 @@ fn hotpot_server(db: &Path, sync_url: &str, token: Option<&str>) -> Served {
         },
         ..Default::default()
     };
-    let (router, _state) = app(&opts, Box::new(CpuRenderer::new())).unwrap();
-    sync_fake::serve(router)
+    serve_hotpot(&opts, Box::new(CpuRenderer::new()), None).0
 }
 
 fn agent() -> ureq::Agent {

@@ -329,29 +329,6 @@ async fn iv_file(
     }
 }
 
-/// A server on 127.0.0.1 in its own runtime, stopped when dropped.
-pub struct Served {
-    pub base: String,
-    pub rt: tokio::runtime::Runtime,
-}
-
-pub fn serve(router: Router) -> Served {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    rt.spawn(async move { axum::serve(listener, router).await });
-    Served {
-        base: format!("http://{addr}"),
-        rt,
-    }
-}
-
 /// A Strava activity from a real track of the corpus: details and the
 /// latlng/time/altitude streams.
 pub fn strava_activity(id: i64, file: &str, sport: &str, name: &str) -> (Value, Value) {

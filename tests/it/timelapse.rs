@@ -5,7 +5,7 @@
 
 use crate::cli::hotpot;
 use crate::explorer::write_gpx;
-use crate::import::TempDir;
+use crate::support::TempDir;
 use hotpot::render::RgbaImage;
 use hotpot::render::encode::read_png;
 use std::path::Path;

@@ -3,7 +3,7 @@
 //! window, and CPU/GPU parity.
 
 use crate::gpu::{MAX_CHANNEL, MAX_MEAN_CHANNEL, gpu, rgba_error};
-use crate::import::TempDir;
+use crate::support::TempDir;
 use crate::support::{max_diff, rel_diff, scene, winding};
 use hotpot::geo::LonLatBounds;
 use hotpot::render::colormap::{Colormap, Gradient};

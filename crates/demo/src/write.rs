@@ -15,7 +15,7 @@ use flate2::write::GzEncoder;
 use super::city::haversine_m;
 use crate::fit_write::write_fit;
 use hotpot_model::activity::{ActivityKind, ParsedActivity, Point};
-use hotpot_model::timefmt::push_uint;
+use hotpot_model::timefmt::{push_iso8601, push_uint};
 
 /// File formats the demo writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -166,7 +166,7 @@ xsi:schemaLocation=\"http://www.topografix.com/GPX/1/1 http://www.topografix.com
     );
     if let Some(t) = a.start_time {
         out.extend_from_slice(b" <metadata><time>");
-        hotpot_model::timefmt::push_iso8601(&mut out, t);
+        push_iso8601(&mut out, t);
         out.extend_from_slice(b"</time></metadata>\n");
     }
     let (outer, point_tag) = match a.kind {
@@ -206,14 +206,10 @@ fn push_gpx_point(out: &mut Vec<u8>, depth: usize, tag: &str, p: &Point) {
     push_fixed(out, p.lon, 7);
     out.extend_from_slice(b"\">");
     if let Some(ele) = p.ele {
-        out.extend_from_slice(b"<ele>");
-        push_fixed(out, ele, 1);
-        out.extend_from_slice(b"</ele>");
+        push_inline(out, "ele", |out| push_fixed(out, ele, 1));
     }
     if let Some(t) = p.time {
-        out.extend_from_slice(b"<time>");
-        hotpot_model::timefmt::push_iso8601(out, t);
-        out.extend_from_slice(b"</time>");
+        push_inline(out, "time", |out| push_iso8601(out, t));
     }
     out.extend_from_slice(b"</");
     out.extend_from_slice(tag.as_bytes());
@@ -242,12 +238,11 @@ http://www.garmin.com/xmlschemas/TrainingCenterDatabasev2.xsd\">\n",
     // TCX requires an Id and a lap start; fall back to the first point.
     let start = a.start_time.or(first).unwrap_or(0);
     push_indent(&mut out, 3);
-    out.extend_from_slice(b"<Id>");
-    hotpot_model::timefmt::push_iso8601(&mut out, start);
-    out.extend_from_slice(b"</Id>\n");
+    push_inline(&mut out, "Id", |out| push_iso8601(out, start));
+    out.push(b'\n');
     push_indent(&mut out, 3);
     out.extend_from_slice(b"<Lap StartTime=\"");
-    hotpot_model::timefmt::push_iso8601(&mut out, start);
+    push_iso8601(&mut out, start);
     out.extend_from_slice(b"\">\n");
     let seconds = last.zip(first).map_or(0, |(l, f)| l - f) as f64 / 1000.0;
     push_number_element(&mut out, 4, "TotalTimeSeconds", seconds, 1);
@@ -270,23 +265,19 @@ http://www.garmin.com/xmlschemas/TrainingCenterDatabasev2.xsd\">\n",
 
 fn push_tcx_point(out: &mut Vec<u8>, depth: usize, p: &Point) {
     push_indent(out, depth);
-    out.extend_from_slice(b"<Trackpoint>");
-    if let Some(t) = p.time {
-        out.extend_from_slice(b"<Time>");
-        hotpot_model::timefmt::push_iso8601(out, t);
-        out.extend_from_slice(b"</Time>");
-    }
-    out.extend_from_slice(b"<Position><LatitudeDegrees>");
-    push_fixed(out, p.lat, 7);
-    out.extend_from_slice(b"</LatitudeDegrees><LongitudeDegrees>");
-    push_fixed(out, p.lon, 7);
-    out.extend_from_slice(b"</LongitudeDegrees></Position>");
-    if let Some(ele) = p.ele {
-        out.extend_from_slice(b"<AltitudeMeters>");
-        push_fixed(out, ele, 1);
-        out.extend_from_slice(b"</AltitudeMeters>");
-    }
-    out.extend_from_slice(b"</Trackpoint>\n");
+    push_inline(out, "Trackpoint", |out| {
+        if let Some(t) = p.time {
+            push_inline(out, "Time", |out| push_iso8601(out, t));
+        }
+        push_inline(out, "Position", |out| {
+            push_inline(out, "LatitudeDegrees", |out| push_fixed(out, p.lat, 7));
+            push_inline(out, "LongitudeDegrees", |out| push_fixed(out, p.lon, 7));
+        });
+        if let Some(ele) = p.ele {
+            push_inline(out, "AltitudeMeters", |out| push_fixed(out, ele, 1));
+        }
+    });
+    out.push(b'\n');
 }
 
 /// TCX knows only these three sports.
@@ -325,28 +316,29 @@ fn push_close(out: &mut Vec<u8>, depth: usize, tag: &str) {
     out.extend_from_slice(b">\n");
 }
 
+/// `<tag>`, what `content` writes, `</tag>`.
+fn push_inline(out: &mut Vec<u8>, tag: &str, content: impl FnOnce(&mut Vec<u8>)) {
+    out.push(b'<');
+    out.extend_from_slice(tag.as_bytes());
+    out.push(b'>');
+    content(out);
+    out.extend_from_slice(b"</");
+    out.extend_from_slice(tag.as_bytes());
+    out.push(b'>');
+}
+
 /// `<tag>text</tag>` on its own line, escaped; nothing when `text` is None.
 fn push_text_element(out: &mut Vec<u8>, depth: usize, tag: &str, text: Option<&str>) {
     let Some(text) = text else { return };
     push_indent(out, depth);
-    out.push(b'<');
-    out.extend_from_slice(tag.as_bytes());
-    out.push(b'>');
-    push_escaped(out, text);
-    out.extend_from_slice(b"</");
-    out.extend_from_slice(tag.as_bytes());
-    out.extend_from_slice(b">\n");
+    push_inline(out, tag, |out| push_escaped(out, text));
+    out.push(b'\n');
 }
 
 fn push_number_element(out: &mut Vec<u8>, depth: usize, tag: &str, value: f64, decimals: u32) {
     push_indent(out, depth);
-    out.push(b'<');
-    out.extend_from_slice(tag.as_bytes());
-    out.push(b'>');
-    push_fixed(out, value, decimals);
-    out.extend_from_slice(b"</");
-    out.extend_from_slice(tag.as_bytes());
-    out.extend_from_slice(b">\n");
+    push_inline(out, tag, |out| push_fixed(out, value, decimals));
+    out.push(b'\n');
 }
 
 /// XML-escapes text for element content and attribute values.

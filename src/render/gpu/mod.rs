@@ -7,7 +7,7 @@
 //! reads back once per pass. Buffers grow as needed and are reused.
 
 pub mod context;
-pub mod layout;
+pub(crate) mod layout;
 pub mod plan;
 pub mod resident;
 

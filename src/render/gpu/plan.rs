@@ -25,7 +25,7 @@ impl Piece {
         self.render.view.width as u64 * self.render.view.height as u64
     }
 
-    pub fn gpu_job(&self) -> GpuJob {
+    pub(crate) fn gpu_job(&self) -> GpuJob {
         let v = &self.render.view;
         GpuJob {
             scale: [
@@ -82,7 +82,11 @@ pub fn passes(
 
 /// The work items that draw `runs` (one chunk of `level`) into the pieces
 /// of that level, and the number of segments they cover.
-pub fn work_items(pieces: &[Piece], level: LevelKey, runs: &[RunMeta]) -> (Vec<GpuWork>, u32) {
+pub(crate) fn work_items(
+    pieces: &[Piece],
+    level: LevelKey,
+    runs: &[RunMeta],
+) -> (Vec<GpuWork>, u32) {
     let mut items = Vec::new();
     let mut total = 0u32;
     for (p, piece) in pieces.iter().enumerate().filter(|(_, p)| p.level == level) {

@@ -12,7 +12,7 @@ use wgpu::util::DeviceExt;
 
 /// A run's CPU-side facts for culling and placing it.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RunMeta {
+pub(crate) struct RunMeta {
     pub origin: WorldPoint,
     /// min_x, min_y, max_x, max_y in world units.
     pub bbox: [u32; 4],
@@ -21,7 +21,7 @@ pub struct RunMeta {
 
 /// One level's geometry on the CPU, before upload (also what plans read).
 #[derive(Debug, Clone, Default)]
-pub struct LevelData {
+pub(crate) struct LevelData {
     pub points: Vec<[f32; 2]>,
     pub runs: Vec<GpuRun>,
     pub meta: Vec<RunMeta>,
@@ -34,7 +34,7 @@ impl LevelData {
     }
 
     /// The device layout of a level: points relative to each run's origin.
-    pub fn from_level(level: &lod::Level) -> LevelData {
+    pub(crate) fn from_level(level: &lod::Level) -> LevelData {
         let mut out = LevelData {
             points: Vec::with_capacity(level.points.len() + level.runs.len()),
             runs: Vec::with_capacity(level.runs.len()),
@@ -75,7 +75,7 @@ impl LevelData {
     }
 
     /// Splits into pieces whose point buffers stay under `max_bytes`.
-    pub fn into_chunks(self, max_bytes: u64) -> Vec<LevelData> {
+    pub(crate) fn into_chunks(self, max_bytes: u64) -> Vec<LevelData> {
         let max_points = (max_bytes / 8).max(1024) as usize;
         if self.points.len() <= max_points {
             // No copy: a level is tens of MB.
@@ -108,7 +108,7 @@ impl LevelData {
 }
 
 /// A chunk of a level on the GPU.
-pub struct ResidentChunk {
+pub(crate) struct ResidentChunk {
     pub meta: Vec<RunMeta>,
     pub runs: wgpu::Buffer,
     pub points: wgpu::Buffer,

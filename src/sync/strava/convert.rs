@@ -9,14 +9,14 @@ use serde_json::{Map, Value, json};
 
 /// Why an activity is not imported, or the activity to import.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Converted {
+pub(crate) enum Converted {
     Activity(ParsedActivity),
     Skipped(String),
 }
 
 /// Indoor and virtual activities: a trainer ride has no GPS, and Zwift's
 /// coordinates are of an invented island that would glow in the ocean.
-pub fn skip_reason(detail: &Value) -> Option<String> {
+pub(crate) fn skip_reason(detail: &Value) -> Option<String> {
     let sport = sport_type(detail);
     if matches!(sport.as_str(), "VirtualRide" | "VirtualRun" | "VirtualRow") {
         return Some(format!("virtual activity ({sport}), not a real place"));
@@ -29,7 +29,7 @@ pub fn skip_reason(detail: &Value) -> Option<String> {
 
 /// The activity's geometry: `streams` (key_by_type form) when they hold
 /// positions, else the detailed or summary polyline.
-pub fn to_parsed(detail: &Value, streams: Option<&Value>) -> Converted {
+pub(crate) fn to_parsed(detail: &Value, streams: Option<&Value>) -> Converted {
     if let Some(why) = skip_reason(detail) {
         return Converted::Skipped(why);
     }
@@ -156,7 +156,7 @@ pub fn properties(detail: &Value) -> Map<String, Value> {
 }
 
 /// `VirtualRide` → `Virtual Ride`, as the export's CSV writes types.
-pub fn display_type(t: &str) -> String {
+pub(crate) fn display_type(t: &str) -> String {
     match t {
         "EBikeRide" => return "E-Bike Ride".into(),
         "EMountainBikeRide" => return "E-Mountain Bike Ride".into(),
@@ -173,7 +173,7 @@ pub fn display_type(t: &str) -> String {
 }
 
 /// `Oct 5, 2014, 4:15:21 PM`: the export's date format (UTC).
-pub fn export_date(ms: i64) -> String {
+pub(crate) fn export_date(ms: i64) -> String {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];

@@ -9,11 +9,11 @@ use super::Strava;
 use super::convert::{self, Converted};
 use crate::store::Store;
 
-pub const SERVICE: &str = "strava";
+pub(crate) const SERVICE: &str = "strava";
 
 /// What became of one Strava activity.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Imported(i64),
     /// The same track was stored already (from a file, say): it gets
     /// Strava's properties and is remembered as this activity.
@@ -35,7 +35,7 @@ impl std::fmt::Display for Outcome {
 }
 
 /// Imports Strava activity `id` of `athlete` unless it was before.
-pub fn import_activity(
+pub(crate) fn import_activity(
     store: &mut Store,
     strava: &Strava,
     athlete: i64,

@@ -3,7 +3,7 @@
 //! of the whole history ([`backfill`]).
 
 pub mod backfill;
-pub mod convert;
+pub(crate) mod convert;
 pub mod fetch;
 pub mod oauth;
 pub mod polyline;

@@ -14,12 +14,12 @@ use serde_json::Value;
 
 /// `activity:read_all` includes private activities (what a heatmap of
 /// one's own riding wants); `read` is needed for the athlete.
-pub const SCOPE: &str = "read,activity:read_all";
+pub(crate) const SCOPE: &str = "read,activity:read_all";
 /// Refresh when the token expires within this many seconds.
-pub const REFRESH_MARGIN_S: i64 = 600;
+pub(crate) const REFRESH_MARGIN_S: i64 = 600;
 
 /// Where to send the user's browser to grant access.
-pub fn authorize_url(strava: &Strava, redirect_uri: &str) -> Result<String> {
+pub(crate) fn authorize_url(strava: &Strava, redirect_uri: &str) -> Result<String> {
     let app = strava.app()?;
     let q: String = form_urlencoded::Serializer::new(String::new())
         .append_pair("client_id", &app.client_id)
@@ -33,7 +33,12 @@ pub fn authorize_url(strava: &Strava, redirect_uri: &str) -> Result<String> {
 
 /// Trades the code from the redirect for tokens and stores them; returns
 /// the athlete's id.
-pub fn exchange_code(store: &mut Store, strava: &Strava, code: &str, scope: &str) -> Result<i64> {
+pub(crate) fn exchange_code(
+    store: &mut Store,
+    strava: &Strava,
+    code: &str,
+    scope: &str,
+) -> Result<i64> {
     let app = strava.app()?;
     let reply = strava.api.post_form(
         "/oauth/token",

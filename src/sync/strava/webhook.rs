@@ -18,7 +18,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 /// A failing event is tried this often before it is given up as failed.
-pub const MAX_ATTEMPTS: i64 = 5;
+pub(crate) const MAX_ATTEMPTS: i64 = 5;
 /// How long the worker sleeps when nothing wakes it (events queued by
 /// another process, retries).
 const IDLE: Duration = Duration::from_secs(30);
@@ -164,7 +164,7 @@ fn delete_activity(store: &mut Store, strava_id: i64) -> Result<(&'static str, S
 
 /// Processes queued events until the queue is empty; `Ok(true)` when one
 /// is left to retry later.
-pub fn drain(store: &mut Store, strava: &Strava) -> Result<bool> {
+pub(crate) fn drain(store: &mut Store, strava: &Strava) -> Result<bool> {
     while let Some(e) = db::next_queued(store)? {
         match process(store, strava, &e) {
             Ok((state, result)) => {
@@ -191,7 +191,7 @@ pub fn drain(store: &mut Store, strava: &Strava) -> Result<bool> {
 }
 
 /// Keeps the latest error for the dashboard's sync status.
-pub fn record_error(store: &mut Store, err: &SyncError) -> Result<()> {
+pub(crate) fn record_error(store: &mut Store, err: &SyncError) -> Result<()> {
     let v =
         json!({"at": crate::timefmt::iso8601(crate::store::now_ms()), "message": err.to_string()});
     db::set_state(store, "strava.error", &v.to_string())
@@ -200,7 +200,7 @@ pub fn record_error(store: &mut Store, err: &SyncError) -> Result<()> {
 /// The server's event thread: drains the queue at start (events left from
 /// before a restart), whenever `wake` says an event arrived, and every
 /// [`IDLE`]. Ends when every sender of `wake` is gone.
-pub fn run_worker(db_path: &Path, strava: &Strava, wake: mpsc::Receiver<()>) {
+pub(crate) fn run_worker(db_path: &Path, strava: &Strava, wake: mpsc::Receiver<()>) {
     let mut pause = Duration::ZERO;
     let mut attempts = 0u32;
     loop {
