@@ -127,4 +127,6 @@ CREATE TABLE IF NOT EXISTS sync_state (
 "#,
     // Explorer tiles per activity (src/store/explorer.rs).
     super::explorer::MIGRATION,
+    // ...as one packed row per activity and zoom.
+    super::explorer::MIGRATION_PACKED,
 ];

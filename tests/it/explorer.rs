@@ -339,7 +339,7 @@ fn databases_from_before_the_table_are_filled_in_on_open() {
     drop(fx.store);
     // Back to an older schema, before the explorer table.
     let conn = rusqlite::Connection::open(&db).unwrap();
-    conn.execute_batch("DROP TABLE explorer_tiles; PRAGMA user_version = 3;")
+    conn.execute_batch("DROP TABLE explorer_cover; PRAGMA user_version = 3;")
         .unwrap();
     drop(conn);
     let store = Store::open(&db).unwrap();
