@@ -213,6 +213,45 @@ pub fn indexed_png(d: &super::Density, cm: &super::Colormap) -> Result<Vec<u8>, 
     Ok(out)
 }
 
+/// One chunk of a PNG file.
+#[derive(Debug, Clone, Copy)]
+pub struct PngChunk<'a> {
+    pub kind: [u8; 4],
+    pub data: &'a [u8],
+    /// The chunk as stored: length, type, data and CRC.
+    pub whole: &'a [u8],
+}
+
+/// The chunks of a PNG file in order, or `None` if it does not start with
+/// the PNG signature or a chunk runs past the end. CRCs are not checked.
+pub fn png_chunks(png: &[u8]) -> Option<Vec<PngChunk<'_>>> {
+    const SIGNATURE: [u8; 8] = [137, 80, 78, 71, 13, 10, 26, 10];
+    let mut rest = png.strip_prefix(&SIGNATURE)?;
+    let mut out = Vec::new();
+    while !rest.is_empty() {
+        let len = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+        let whole = rest.get(..12usize.checked_add(len)?)?;
+        out.push(PngChunk {
+            kind: whole[4..8].try_into().ok()?,
+            data: &whole[8..8 + len],
+            whole,
+        });
+        rest = &rest[whole.len()..];
+    }
+    Some(out)
+}
+
+/// The zlib stream of a PNG: its IDAT chunks' data joined (empty if the
+/// bytes are not a PNG).
+pub fn png_zlib_stream(png: &[u8]) -> Vec<u8> {
+    png_chunks(png)
+        .unwrap_or_default()
+        .iter()
+        .filter(|c| &c.kind == b"IDAT")
+        .flat_map(|c| c.data.iter().copied())
+        .collect()
+}
+
 /// Expands an indexed or RGBA PNG to RGBA (what a browser would show).
 pub fn read_png_rgba(bytes: &[u8]) -> Result<RgbaImage, png::DecodingError> {
     decode(

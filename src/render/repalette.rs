@@ -12,22 +12,16 @@
 //! new colormap (tested).
 
 use super::colormap::Colormap;
-
-const SIGNATURE: [u8; 8] = [137, 80, 78, 71, 13, 10, 26, 10];
+use super::encode::png_chunks;
 
 /// `png` (an indexed PNG) with `cm`'s colours, or `None` if it is not an
 /// indexed PNG this program wrote.
 pub(crate) fn repalette(png: &[u8], cm: &Colormap) -> Option<Vec<u8>> {
-    let mut rest = png.strip_prefix(&SIGNATURE)?;
     let mut out = Vec::with_capacity(png.len());
-    out.extend_from_slice(&SIGNATURE);
+    out.extend_from_slice(&png[..8.min(png.len())]);
     let mut swapped = false;
-    while !rest.is_empty() {
-        let len = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
-        let kind: [u8; 4] = rest.get(4..8)?.try_into().ok()?;
-        let whole = rest.get(..12usize.checked_add(len)?)?;
-        rest = &rest[whole.len()..];
-        match &kind {
+    for c in png_chunks(png)? {
+        match &c.kind {
             b"PLTE" => {
                 let rgb: Vec<u8> = cm.lut.iter().flat_map(|c| [c[0], c[1], c[2]]).collect();
                 chunk(&mut out, b"PLTE", &rgb);
@@ -38,7 +32,7 @@ pub(crate) fn repalette(png: &[u8], cm: &Colormap) -> Option<Vec<u8>> {
                 swapped = true;
             }
             b"tRNS" => {}
-            _ => out.extend_from_slice(whole),
+            _ => out.extend_from_slice(c.whole),
         }
     }
     swapped.then_some(out)

@@ -206,20 +206,6 @@ fn strips_join_on_the_gpu() {
     }
 }
 
-/// The IDAT stream of a PNG file, all chunks joined.
-fn zlib_stream(path: &Path) -> Vec<u8> {
-    let bytes = std::fs::read(path).unwrap();
-    let (mut out, mut at) = (Vec::new(), 8);
-    while at < bytes.len() {
-        let len = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
-        if &bytes[at + 4..at + 8] == b"IDAT" {
-            out.extend_from_slice(&bytes[at + 8..at + 8 + len]);
-        }
-        at += 12 + len;
-    }
-    out
-}
-
 /// `gdalinfo -checksum`'s band checksums of `path`, failing on any error
 /// GDAL (libpng and zlib underneath) reports while reading every pixel.
 fn gdal_checksums(path: &Path) -> Vec<String> {
@@ -273,9 +259,11 @@ fn parallel_posters_read_the_same_in_gdal() {
     assert_eq!(load(&reference), img);
 
     let mut inflated = Vec::new();
-    flate2::read::ZlibDecoder::new(&zlib_stream(&png_path)[..])
-        .read_to_end(&mut inflated)
-        .expect("one zlib stream with the right Adler-32");
+    flate2::read::ZlibDecoder::new(
+        &hotpot::render::encode::png_zlib_stream(&std::fs::read(&png_path).unwrap())[..],
+    )
+    .read_to_end(&mut inflated)
+    .expect("one zlib stream with the right Adler-32");
     assert_eq!(
         inflated.len(),
         (img.width as usize * 4 + 1) * img.height as usize

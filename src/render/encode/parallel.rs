@@ -204,23 +204,9 @@ fn write_idat<W: Write>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::encode::{read_png, write_png_blocks_serial};
+    use crate::render::encode::{png_zlib_stream, read_png, write_png_blocks_serial};
     use crate::render::{RgbaImage, encode::PngFormat};
     use std::io::Read;
-
-    /// The zlib stream of a PNG: its IDAT chunks' data, in order.
-    fn zlib_stream(png_bytes: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        let mut at = 8;
-        while at < png_bytes.len() {
-            let len = u32::from_be_bytes(png_bytes[at..at + 4].try_into().unwrap()) as usize;
-            if &png_bytes[at + 4..at + 8] == b"IDAT" {
-                out.extend_from_slice(&png_bytes[at + 8..at + 8 + len]);
-            }
-            at += 12 + len;
-        }
-        out
-    }
 
     /// Inflates with zlib-rs (through flate2), which checks the Adler-32.
     fn inflate(stream: &[u8]) -> Vec<u8> {
@@ -304,7 +290,10 @@ mod tests {
         assert_eq!(read_png(&par).unwrap(), img);
         assert_eq!(read_png(&par).unwrap(), read_png(&serial).unwrap());
         // The filtered rows themselves: all Up, as the serial encoder's.
-        assert_eq!(inflate(&zlib_stream(&par)), inflate(&zlib_stream(&serial)));
+        assert_eq!(
+            inflate(&png_zlib_stream(&par)),
+            inflate(&png_zlib_stream(&serial))
+        );
     }
 
     #[test]
