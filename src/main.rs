@@ -256,8 +256,9 @@ struct ServeArgs {
     /// Connections open at once; at the cap the longest idle one is closed.
     #[arg(long, default_value_t = 768, hide = true)]
     max_connections: usize,
-    /// Cut this distance off the start and end of every uploaded activity,
-    /// e.g. 300m or 0.2mi (as `import --trim`).
+    /// Cut this distance off the start and end of every uploaded or
+    /// fetched (Strava webhook, intervals.icu) activity, e.g. 300m or
+    /// 0.2mi (as `import --trim`).
     #[arg(long, value_parser = parse_distance)]
     trim: Option<f64>,
     /// Do not draw the default style's tiles ahead. By default the server
@@ -737,7 +738,10 @@ fn serve(db: &Path, backend: Backend, args: ServeArgs) -> Result<ExitCode> {
         max_upload_mb: args.max_upload_mb,
         empty_204: args.empty_204,
         tiles: args.tiles,
-        sync: hotpot::serve::sync_routes::SyncOptions::from_env(args.fetch),
+        sync: hotpot::serve::sync_routes::SyncOptions {
+            trim_m: args.trim,
+            ..hotpot::serve::sync_routes::SyncOptions::from_env(args.fetch)
+        },
         allow_origins: args.allow_origin,
         limits: hotpot::serve::listen::ConnLimits {
             max_connections: args.max_connections.max(1),

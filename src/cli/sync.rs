@@ -40,6 +40,10 @@ pub enum FetchCommand {
         /// default: where the last run stopped.
         #[arg(long)]
         after: Option<String>,
+        /// Cut this distance off the start and end of every activity,
+        /// e.g. 300m or 0.2mi (as `import --trim`).
+        #[arg(long, value_parser = crate::parse_distance)]
+        trim: Option<f64>,
     },
     /// Import the original files of recent intervals.icu activities
     /// (API key in INTERVALS_ICU_API_KEY).
@@ -48,6 +52,9 @@ pub enum FetchCommand {
         /// Days back from today.
         #[arg(long, default_value_t = 30)]
         lookback: u32,
+        /// Cut this distance off the start and end of every activity.
+        #[arg(long, value_parser = crate::parse_distance)]
+        trim: Option<f64>,
     },
 }
 
@@ -118,7 +125,7 @@ pub fn fetch(db: &Path, cmd: FetchCommand) -> Result<ExitCode> {
     let mut store = Store::open(db)?;
     let tty = std::io::stderr().is_terminal();
     match cmd {
-        FetchCommand::Strava { after } => {
+        FetchCommand::Strava { after, trim } => {
             let after = after
                 .map(|d| {
                     hotpot::ingest::time::parse_timestamp(&d)
@@ -131,13 +138,15 @@ pub fn fetch(db: &Path, cmd: FetchCommand) -> Result<ExitCode> {
                 0,
                 "{spinner} strava [{bar:30}] {pos}/{len} activities ({per_sec}) {msg}",
             );
-            let strava = strava_from_env(Some(bar.clone()));
+            let mut strava = strava_from_env(Some(bar.clone()));
+            strava.trim_m = trim;
             let r = backfill::backfill(&mut store, &strava, after, &bar)?;
             bar.finish_and_clear();
             Ok(print_report("strava", &r))
         }
-        FetchCommand::IntervalsIcu { lookback } => {
-            let iv = Intervals::from_env()?;
+        FetchCommand::IntervalsIcu { lookback, trim } => {
+            let mut iv = Intervals::from_env()?;
+            iv.trim_m = trim;
             let bar = hotpot::progress::bar(
                 tty,
                 0,

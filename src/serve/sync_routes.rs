@@ -34,6 +34,9 @@ pub struct SyncOptions {
     pub intervals_key: Option<String>,
     /// `serve --fetch`: offer `POST /fetch/intervals-icu`.
     pub fetch: bool,
+    /// Metres cut off the start and end of every fetched activity (`serve
+    /// --trim`, as for uploads).
+    pub trim_m: Option<f64>,
 }
 
 impl Default for SyncOptions {
@@ -45,6 +48,7 @@ impl Default for SyncOptions {
             intervals_url: "https://intervals.icu".into(),
             intervals_key: None,
             fetch: false,
+            trim_m: None,
         }
     }
 }
@@ -59,6 +63,7 @@ impl SyncOptions {
             intervals_url: intervals_base_url(),
             intervals_key: var(intervals::KEY_ENV),
             fetch,
+            trim_m: None,
         }
     }
 }
@@ -80,7 +85,10 @@ pub struct SyncState {
 impl SyncState {
     /// The state, and the event thread that empties the queue.
     pub fn new(db: &Path, opts: SyncOptions, upload_token: Option<String>) -> Arc<SyncState> {
-        let strava = Arc::new(Strava::new(&opts.strava_url, opts.strava.clone()));
+        let strava = Arc::new(Strava {
+            trim_m: opts.trim_m,
+            ..Strava::new(&opts.strava_url, opts.strava.clone())
+        });
         let (tx, rx) = mpsc::channel();
         let (thread_db, thread_strava) = (db.to_owned(), strava.clone());
         let spawned = std::thread::Builder::new()
@@ -289,7 +297,8 @@ async fn fetch_intervals(
         ));
     };
     let _one = s.fetch_lock.lock().await;
-    let iv = Intervals::new(&s.opts.intervals_url, &key);
+    let mut iv = Intervals::new(&s.opts.intervals_url, &key);
+    iv.trim_m = s.opts.trim_m;
     let report = with_store(&s.db, move |store| {
         intervals::fetch(store, &iv, lookback, &indicatif::ProgressBar::hidden())
     })

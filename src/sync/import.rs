@@ -36,8 +36,13 @@ impl Imported {
     }
 }
 
-fn importer(store: &mut Store) -> Importer<'_> {
-    Importer::new(store, ImportOptions::default())
+/// The importer, cutting `trim_m` metres off each activity's ends.
+fn importer(store: &mut Store, trim_m: Option<f64>) -> Importer<'_> {
+    let opts = ImportOptions {
+        trim_m,
+        ..ImportOptions::default()
+    };
+    Importer::new(store, opts)
 }
 
 /// Already-parsed activities (Strava streams) under the name `source`.
@@ -45,13 +50,19 @@ pub fn import_parsed(
     store: &mut Store,
     source: &str,
     acts: Vec<ParsedActivity>,
+    trim_m: Option<f64>,
 ) -> Result<Imported> {
-    let report = importer(store).import_parsed(source, acts)?;
+    let report = importer(store, trim_m).import_parsed(source, acts)?;
     Ok(Imported::from_report(report))
 }
 
 /// One file's bytes (an intervals.icu original), format sniffed, .gz ok.
-pub fn import_bytes(store: &mut Store, name: &str, bytes: Vec<u8>) -> Result<Imported> {
-    let report = importer(store).import_bytes(vec![(name.to_string(), bytes)])?;
+pub fn import_bytes(
+    store: &mut Store,
+    name: &str,
+    bytes: Vec<u8>,
+    trim_m: Option<f64>,
+) -> Result<Imported> {
+    let report = importer(store, trim_m).import_bytes(vec![(name.to_string(), bytes)])?;
     Ok(Imported::from_report(report))
 }

@@ -20,6 +20,8 @@ pub(crate) const KEY_ENV: &str = "INTERVALS_ICU_API_KEY";
 pub struct Intervals {
     pub api: Api,
     key: String,
+    /// Metres cut off the start and end of every imported activity.
+    pub trim_m: Option<f64>,
 }
 
 impl Intervals {
@@ -27,6 +29,7 @@ impl Intervals {
         Intervals {
             api: Api::new(base_url),
             key: key.to_string(),
+            trim_m: None,
         }
     }
 
@@ -176,7 +179,7 @@ fn one(
         });
     }
     let name = format!("{SERVICE}/{id}");
-    let imported = import_bytes(store, &name, reply.body)?;
+    let imported = import_bytes(store, &name, reply.body, iv.trim_m)?;
     let Some(stored) = imported.activity_id() else {
         let why = imported
             .failed

@@ -77,6 +77,7 @@ fn hotpot_server(db: &Path, sync_url: &str, token: Option<&str>) -> Served {
             intervals_url: sync_url.into(),
             intervals_key: Some(INTERVALS_KEY.into()),
             fetch: true,
+            trim_m: None,
         },
         ..Default::default()
     };
@@ -774,4 +775,31 @@ fn strava_auth_command_waits_for_the_redirect() {
     assert!(stdout.contains("connected Strava athlete 42"), "{stdout}");
     let mut store = Store::open(&db).unwrap();
     assert_eq!(db::athletes(&mut store).unwrap(), vec![ATHLETE]);
+}
+
+#[test]
+#[cfg_attr(
+    hotpot_no_corpus,
+    ignore = "the real-track corpus is not at ../shared/data/tracks"
+)]
+fn fetched_activities_are_trimmed_like_uploads() {
+    use hotpot::sync::intervals::{self, Intervals};
+    let (fake, iv) = fake();
+    intervals_fixture(&fake);
+    let points = |trim_m: Option<f64>, name: &str| {
+        let dir = TempDir::new(name);
+        let mut store = Store::open(&dir.path().join("h.sqlite3")).unwrap();
+        let mut client = Intervals::new(&iv.base, INTERVALS_KEY);
+        client.trim_m = trim_m;
+        let hidden = indicatif::ProgressBar::hidden();
+        intervals::fetch(&mut store, &client, 30, &hidden).unwrap();
+        hotpot::scene::Scene::load(&store, None, None)
+            .unwrap()
+            .num_points()
+    };
+    let (all, trimmed) = (points(None, "iv-whole"), points(Some(200.0), "iv-trim"));
+    assert!(
+        trimmed > 0 && trimmed < all,
+        "200 m off each end: {trimmed} of {all} points"
+    );
 }

@@ -77,7 +77,8 @@ pub(crate) fn import_activity(
             return Ok(Outcome::Skipped(why));
         }
     };
-    let imported = import_parsed(store, &format!("strava/{id}"), vec![parsed])?;
+    let source = format!("strava/{id}");
+    let imported = import_parsed(store, &source, vec![parsed], strava.trim_m)?;
     let Some(stored) = imported.activity_id() else {
         let why = imported
             .failed

@@ -39,6 +39,10 @@ impl StravaApp {
 pub struct Strava {
     pub api: Api,
     pub app: Option<StravaApp>,
+    /// Metres cut off the start and end of every imported activity, as
+    /// `import --trim` and uploads do (`fetch strava --trim`, `serve
+    /// --trim` for webhook events).
+    pub trim_m: Option<f64>,
 }
 
 impl Strava {
@@ -46,6 +50,7 @@ impl Strava {
         Strava {
             api: Api::new(base_url),
             app,
+            trim_m: None,
         }
     }
 
