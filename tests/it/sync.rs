@@ -802,4 +802,25 @@ fn fetched_activities_are_trimmed_like_uploads() {
         trimmed > 0 && trimmed < all,
         "200 m off each end: {trimmed} of {all} points"
     );
+    // Strava's backfill (and webhook events, through the same import).
+    let (d, streams) = sync_fake::strava_activity(11, RIDE_A, "Ride", "A");
+    fake.add_activity(d, Some(streams));
+    let points = |trim_m: Option<f64>, name: &str| {
+        let dir = TempDir::new(name);
+        let db = dir.path().join("h.sqlite3");
+        connect_expired(&db, &fake);
+        let mut store = Store::open(&db).unwrap();
+        let mut s = Strava::new(&iv.base, Some(app_creds()));
+        s.trim_m = trim_m;
+        let hidden = indicatif::ProgressBar::hidden();
+        backfill::backfill(&mut store, &s, None, &hidden).unwrap();
+        hotpot::scene::Scene::load(&store, None, None)
+            .unwrap()
+            .num_points()
+    };
+    let (all, trimmed) = (points(None, "st-whole"), points(Some(200.0), "st-trim"));
+    assert!(
+        trimmed > 0 && trimmed < all,
+        "Strava: {trimmed} of {all} points"
+    );
 }
