@@ -4,18 +4,19 @@
 //! tiles on disk). See the top of `serve.rs`.
 //!
 //! Measured on the 2-core machine (load average ~1-2), CPU renderer,
-//! 2,000 rides, 140 tiles z8-z16 (z8-z10 hold only 2, 4 and 8):
+//! 2,000 rides, 140 tiles z8-z16 (z8-z10 hold only 2, 4 and 8), medians
+//! of 3 runs:
 //!
 //! | run | tiles/s | p50 | p99 | max |
 //! |---|---|---|---|---|
-//! | fresh, 1 connection | 80 | 4.6 ms | 92 ms | 96 ms |
-//! | fresh, another palette | 177 | 3.4 ms | 46 ms | 53 ms |
-//! | fresh, 32 connections (343 tiles) | 170 | 166 ms | 436 ms | 437 ms |
-//! | pre-rendered, restarted, 1 connection | 8,487 | 0.04 ms | 4.3 ms | 4.8 ms |
-//! | pre-rendered, another palette (swap) | 11,054 | 0.03 ms | 0.3 ms | 5.2 ms |
-//! | pre-rendered, 32 connections | 9,428 | 2.4 ms | 11.2 ms | 14.0 ms |
+//! | fresh, 1 connection | 80 | 4.6 ms | 97 ms | 99 ms |
+//! | fresh, another palette | 183 | 3.2 ms | 46 ms | 53 ms |
+//! | fresh, 32 connections (343 tiles) | 176 | 150 ms | 436 ms | 437 ms |
+//! | pre-rendered, restarted, 1 connection | 7,365 | 0.04 ms | 3.3 ms | 5.1 ms |
+//! | pre-rendered, another palette (swap) | 9,613 | 0.03 ms | 2.2 ms | 4.8 ms |
+//! | pre-rendered, 32 connections | 9,428 | 2.4 ms | 10.0 ms | 11.4 ms |
 //!
-//! Pre-rendering z2-16 at 256 and 512 px: 6,230 tiles, 57 MB, 20.7 s.
+//! Pre-rendering z2-16 at 256 and 512 px: 6,230 tiles, 57 MB, 15.9 s.
 //! hotpot 0.3.0 on the same run (issue 12): 129 tiles/s, p50 2.4 ms, p99
 //! 155 ms, max 237 ms.
 
