@@ -16,15 +16,20 @@
 //!   segment), on weekday mornings/evenings and weekend mornings over five
 //!   years ending November 2026.
 //!
-//! ```ignore
-//! let acts = demo::generate(&DemoConfig::default());
-//! demo::write_files(dir, &acts, FormatPlan::demo())?;
+//! ```no_run
+//! use hotpot_demo::{Demo, DemoConfig, FileFormat, FormatPlan};
+//! # fn main() -> std::io::Result<()> {
+//! let dir = std::path::Path::new("demo-files");
+//! let acts = hotpot_demo::generate(&DemoConfig::default());
+//! hotpot_demo::write_files(dir, &acts, FormatPlan::demo())?;
 //!
 //! // Large sets: generate and write one at a time instead of holding all.
 //! let set = Demo::new(&DemoConfig::benchmark());
 //! for i in 0..set.len() {
-//!     demo::write_file(dir, i, &set.activity(i), FileFormat::Gpx, false)?;
+//!     hotpot_demo::write_file(dir, i, &set.activity(i), FileFormat::Gpx, false)?;
 //! }
+//! # Ok(())
+//! # }
 //! ```
 
 mod city;
