@@ -84,12 +84,6 @@ impl Scene {
                 a[3].max(b[3]),
             ]
         })?;
-        let f = |v: u32| v as f64 / WORLD_SIZE;
-        Some(UnitRect {
-            x0: f(b[0]),
-            y0: f(b[1]),
-            x1: f(b[2]),
-            y1: f(b[3]),
-        })
+        Some(UnitRect::from_world_box(b))
     }
 }

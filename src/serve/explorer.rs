@@ -9,8 +9,8 @@ use super::routes::{HttpError, parse_coords, parse_tile_file, respond};
 use super::state::AppState;
 use crate::explorer::layer::ExplorerLayer;
 use crate::explorer::{TileXY, is_kept_zoom};
-use crate::geo::WORLD_SIZE;
-use crate::render::mask::{Mask, mask_bbox};
+use crate::geo::UnitRect;
+use crate::render::mask::mask_bbox;
 use crate::render::{View, encode};
 use crate::store::Store;
 use axum::body::Bytes;
@@ -36,12 +36,16 @@ impl ExplorerLayers {
         }
         let visits = store.explorer_visits(zoom).map_err(|e| e.to_string())?;
         let masks = store.masks().map_err(|e| e.to_string())?;
+        let mask_boxes: Vec<UnitRect> = masks
+            .iter()
+            .map(|m| UnitRect::from_world_box(mask_bbox(m)))
+            .collect();
         let layer = Arc::new(ExplorerLayer::new(
             zoom,
             visits
                 .iter()
                 .map(|v| v.tile)
-                .filter(|&t| !masked(zoom, t, &masks))
+                .filter(|&t| !masked(zoom, t, &mask_boxes))
                 .collect(),
         ));
         map.insert(zoom, (generation, layer.clone()));
@@ -49,17 +53,14 @@ impl ExplorerLayers {
     }
 }
 
-/// Whether a privacy mask reaches into explorer tile `t`: such tiles are
-/// not shown (a served map must not outline the squares around a home).
-/// Visits are kept per activity from the raw track at import; hiding every
-/// tile a mask touches keeps the mask's promise without clipping every
-/// track again for this layer.
-fn masked(zoom: u8, (x, y): TileXY, masks: &[Mask]) -> bool {
+/// Whether one of the privacy masks' boxes (`mask_boxes`) reaches into
+/// explorer tile `t`: such tiles are not shown (a served map must not
+/// outline the squares around a home). Visits are kept per activity from
+/// the raw track at import; hiding every tile a mask touches keeps the
+/// mask's promise without clipping every track again for this layer.
+fn masked(zoom: u8, (x, y): TileXY, mask_boxes: &[UnitRect]) -> bool {
     let r = crate::geo::tile_rect(zoom, x, y);
-    masks.iter().any(|m| {
-        let b = mask_bbox(m).map(|v| v as f64 / WORLD_SIZE);
-        b[0] < r.x1 && r.x0 < b[2] && b[1] < r.y1 && r.y0 < b[3]
-    })
+    mask_boxes.iter().any(|b| b.overlaps(&r))
 }
 
 pub async fn explorer_tile(

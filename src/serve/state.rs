@@ -16,7 +16,7 @@ use super::listen::Connections;
 use super::prerender::Prerender;
 use super::worker::WorkerHandle;
 use crate::filter::Filter;
-use crate::geo::{UnitRect, WORLD_SIZE};
+use crate::geo::UnitRect;
 use crate::scene::{Scene, SceneTrack};
 use crate::store::track::Track;
 use crate::store::{Store, StoreError};
@@ -293,7 +293,11 @@ impl AppState {
 
     fn apply_adds(&self, tracks: Vec<(i64, Track)>) -> usize {
         let added = Scene::from_tracks(tracks);
-        let areas: Vec<UnitRect> = added.tracks.iter().map(track_area).collect();
+        let areas: Vec<UnitRect> = added
+            .tracks
+            .iter()
+            .map(|t| UnitRect::from_world_box(t.bbox))
+            .collect();
         let old = self.scene();
         let mut all: Vec<SceneTrack> = old.tracks.clone();
         all.extend(added.tracks);
@@ -320,7 +324,7 @@ impl AppState {
             .iter()
             .filter(|t| !new_ids.contains(&t.id))
             .chain(new.tracks.iter().filter(|t| !old_ids.contains(&t.id)))
-            .map(track_area)
+            .map(|t| UnitRect::from_world_box(t.bbox))
             .collect();
         if old.masks != new.masks {
             return self.swap(new, None);
@@ -371,14 +375,4 @@ async fn blocking<T: Send + 'static>(
     Ok(tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| TileError::Task(e.to_string()))??)
-}
-
-fn track_area(t: &SceneTrack) -> UnitRect {
-    let f = |v: u32| v as f64 / WORLD_SIZE;
-    UnitRect {
-        x0: f(t.bbox[0]),
-        y0: f(t.bbox[1]),
-        x1: f(t.bbox[2]),
-        y1: f(t.bbox[3]),
-    }
 }

@@ -125,12 +125,8 @@ fn zoom_tiles(scene: &Scene, z: u8, pad: f64, area: Option<UnitRect>) -> Vec<Til
             tile: Tile::new(z, (k >> 32) as u32, k as u32),
             segments,
         })
-        .filter(|t| area.is_none_or(|a| meets(&t.tile.rect(), &a)))
+        .filter(|t| area.is_none_or(|a| t.tile.rect().overlaps(&a)))
         .collect()
-}
-
-fn meets(a: &UnitRect, b: &UnitRect) -> bool {
-    a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1
 }
 
 #[cfg(test)]

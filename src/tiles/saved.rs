@@ -19,7 +19,7 @@
 
 use super::Tile;
 use super::pipeline::{SinkError, TileSink};
-use crate::geo::{UnitRect, WORLD_SIZE};
+use crate::geo::UnitRect;
 use crate::scene::Scene;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::{HashMap, HashSet};
@@ -308,7 +308,7 @@ impl SavedTiles {
             .values()
             .filter(|s| now.get(&s.0) != Some(s))
             .chain(now.values().filter(|s| held.get(&s.0) != Some(s)))
-            .map(|s| box_rect(s.1))
+            .map(|s| UnitRect::from_world_box(s.1))
             .collect();
         let same_masks = self.meta("masks")?.as_deref() == Some(masks_key(scene).as_str());
         if same_masks && changed.is_empty() && held.len() == now.len() {
@@ -434,16 +434,6 @@ fn signatures(scene: &Scene) -> impl Iterator<Item = TrackSig> + '_ {
         .tracks
         .iter()
         .map(|t| (t.id, t.bbox, t.track.points.len() as i64))
-}
-
-fn box_rect(b: [u32; 4]) -> UnitRect {
-    let f = |v: u32| v as f64 / WORLD_SIZE;
-    UnitRect {
-        x0: f(b[0]),
-        y0: f(b[1]),
-        x1: f(b[2]),
-        y1: f(b[3]),
-    }
 }
 
 /// The masks as text: tiles drawn under other masks are all wrong.

@@ -171,6 +171,11 @@ impl UnitRect {
         }
     }
 
+    /// Whether the two share more than an edge.
+    pub fn overlaps(&self, other: &UnitRect) -> bool {
+        self.x0 < other.x1 && other.x0 < self.x1 && self.y0 < other.y1 && other.y0 < self.y1
+    }
+
     #[inline]
     pub fn width(&self) -> f64 {
         self.x1 - self.x0
