@@ -207,11 +207,22 @@ fn take(
 }
 
 fn render_background(renderer: &mut dyn Renderer, job: BackgroundJob) {
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        renderer.render_density(&job.scene, &job.jobs)
+    let _ = job
+        .reply
+        .send(render_guarded(renderer, &job.scene, &job.jobs));
+}
+
+/// One pass of the renderer; a panic inside it costs this pass, not the
+/// server.
+fn render_guarded(
+    renderer: &mut dyn Renderer,
+    scene: &Scene,
+    jobs: &[RenderJob],
+) -> Result<Vec<Density>, RenderError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        renderer.render_density(scene, jobs)
     }))
-    .unwrap_or_else(|_| Err(RenderError::Gpu("the renderer panicked".into())));
-    let _ = job.reply.send(result);
+    .unwrap_or_else(|_| Err(RenderError::Gpu("the renderer panicked".into())))
 }
 
 /// Renders a batch: one pass per distinct scene in it (usually one).
@@ -233,11 +244,7 @@ fn render_pass(
 ) {
     let jobs: Vec<RenderJob> = batch.iter().map(|t| t.job).collect();
     let t = std::time::Instant::now();
-    // A panic inside a renderer must cost this batch, not the server.
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        renderer.render_density(scene, &jobs)
-    }))
-    .unwrap_or_else(|_| Err(RenderError::Gpu("the renderer panicked".into())));
+    let result = render_guarded(renderer, scene, &jobs);
     stats
         .render_ms
         .fetch_add(t.elapsed().as_millis() as u64, Ordering::Relaxed);
