@@ -19,14 +19,14 @@ use super::worker::WorkerHandle;
 use crate::render::repalette::repalette;
 use crate::render::{RenderError, RenderJob};
 use crate::scene::Scene;
-use crate::tiles::pipeline::{PipelineError, run_batches};
+use crate::tiles::pipeline::run_batches;
 use crate::tiles::saved::{Lookup, SavedError, SavedTiles};
 use crate::tiles::{Tile, TileWork, enumerate};
 use indicatif::ProgressBar;
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock, Weak, mpsc};
+use std::sync::{Arc, Mutex, Weak, mpsc};
 use std::time::Duration;
 
 /// What to pre-render and where to keep it.
@@ -150,7 +150,12 @@ impl Prerender {
 
     /// One pass over the zooms: renders and saves what is missing.
     fn pass(&self, worker: &WorkerHandle, scene: Arc<Scene>, alive: &Weak<AppState>) -> Pass {
-        let generation = self.saved.generation();
+        let run = PassRun {
+            worker,
+            scene,
+            generation: self.saved.generation(),
+            alive,
+        };
         let Some(&smallest) = self.opts.sizes.iter().min() else {
             return Pass::Done;
         };
@@ -164,9 +169,9 @@ impl Prerender {
             // One enumeration for every size, padded for the smallest
             // (whose lines reach furthest in tiles): a superset for all.
             let spec = self.style.spec(smallest);
-            let plan = enumerate(&scene, z..=z, None, smallest, |z| spec.reach_px(z));
+            let plan = enumerate(&run.scene, z..=z, None, smallest, |z| spec.reach_px(z));
             for size in sizes {
-                match self.zoom(worker, &scene, z, size, &plan, generation, alive) {
+                match self.zoom(&run, z, size, &plan) {
                     Pass::Done => {}
                     other => return other,
                 }
@@ -175,17 +180,15 @@ impl Prerender {
         Pass::Done
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn zoom(
-        &self,
-        worker: &WorkerHandle,
-        scene: &Arc<Scene>,
-        z: u8,
-        size: u32,
-        plan: &[TileWork],
-        generation: u64,
-        alive: &Weak<AppState>,
-    ) -> Pass {
+    /// Renders and saves the tiles of `plan` not saved yet at `size`.
+    fn zoom(&self, run: &PassRun, z: u8, size: u32, plan: &[TileWork]) -> Pass {
+        let PassRun {
+            worker,
+            scene,
+            generation,
+            alive,
+        } = run;
+        let generation = *generation;
         let have = match self.saved.saved_at(size, z) {
             Ok(h) => h,
             Err(e) => return Pass::Failed(e.to_string()),
@@ -200,10 +203,8 @@ impl Prerender {
         let scale = (size as u64 / 256).pow(2).max(1);
         let batches = cost_batches(&todo, |w| TileWork::BASE_COST * scale + w.segments as u64);
         let spec = self.style.spec(size);
-        let mut stopped = false;
         let mut render = |jobs: &[RenderJob]| {
             if alive.strong_count() == 0 || self.saved.generation() != generation {
-                stopped = true;
                 return Err(RenderError::Gpu("pre-rendering interrupted".into()));
             }
             worker
@@ -230,15 +231,21 @@ impl Prerender {
                 }
             }
             Err(_) if alive.strong_count() == 0 => Pass::Stopped,
-            Err(PipelineError::Sink(e))
-                if matches!(e.downcast_ref::<SavedError>(), Some(SavedError::Stale)) =>
-            {
-                Pass::Stale
-            }
-            Err(_) if stopped => Pass::Stale,
+            // The tracks changed: the sink refused the batch, or the render
+            // function stopped before drawing from the old tracks.
+            Err(_) if self.saved.generation() != generation => Pass::Stale,
             Err(e) => Pass::Failed(e.to_string()),
         }
     }
+}
+
+/// What one pass draws from, and how it knows to stop: the server gone,
+/// or the tracks changed since `generation`.
+struct PassRun<'a> {
+    worker: &'a WorkerHandle,
+    scene: Arc<Scene>,
+    generation: u64,
+    alive: &'a Weak<AppState>,
 }
 
 enum Pass {
@@ -268,17 +275,11 @@ fn cost_batches(work: &[TileWork], cost: impl Fn(&TileWork) -> u64) -> Vec<std::
 }
 
 /// Starts the thread that runs passes: one now, one after each change.
-pub fn start(state: &Arc<AppState>, scene: Arc<RwLock<Arc<Scene>>>, wake: mpsc::Receiver<()>) {
+pub fn start(state: &Arc<AppState>, wake: mpsc::Receiver<()>) {
     let alive = Arc::downgrade(state);
     let worker = state.worker.clone();
     let Some(pre) = state.prerender.clone() else {
         return;
-    };
-    let current = move || {
-        scene
-            .read()
-            .map(|s| s.clone())
-            .unwrap_or_else(|p| p.into_inner().clone())
     };
     let spawned = std::thread::Builder::new()
         .name("prerender".into())
@@ -286,10 +287,15 @@ pub fn start(state: &Arc<AppState>, scene: Arc<RwLock<Arc<Scene>>>, wake: mpsc::
             loop {
                 // Changes that came before this pass are in it.
                 while wake.try_recv().is_ok() {}
+                // The scene of this pass; only a weak hold on the server
+                // between passes, so that it can go away.
+                let Some(scene) = alive.upgrade().map(|s| s.scene()) else {
+                    return;
+                };
                 pre.busy.store(true, Ordering::Relaxed);
                 let t = std::time::Instant::now();
                 let before = pre.rendered.load(Ordering::Relaxed);
-                let pass = pre.pass(&worker, current(), &alive);
+                let pass = pre.pass(&worker, scene, &alive);
                 pre.busy.store(false, Ordering::Relaxed);
                 let wait = match pass {
                     Pass::Done => {

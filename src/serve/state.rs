@@ -99,18 +99,16 @@ impl AppState {
         generation: u64,
     ) -> Arc<AppState> {
         let (updates, rx) = mpsc::channel();
-        let prerender =
-            opts.prerender
-                .as_ref()
-                .and_then(|p| match Prerender::open(p.clone(), &scene) {
-                    Ok(opened) => Some(opened),
-                    Err(e) => {
-                        tracing::error!("pre-rendering is off: {e}");
-                        None
-                    }
-                });
-        let (prerender, wake) = match prerender {
-            Some((p, wake)) => (Some(Arc::new(p)), Some(wake)),
+        let opened = opts
+            .prerender
+            .as_ref()
+            .map(|p| Prerender::open(p.clone(), &scene));
+        let (prerender, wake) = match opened {
+            Some(Ok((p, wake))) => (Some(Arc::new(p)), Some(wake)),
+            Some(Err(e)) => {
+                tracing::error!("pre-rendering is off: {e}");
+                (None, None)
+            }
             None => (None, None),
         };
         let state = Arc::new(AppState {
@@ -147,7 +145,7 @@ impl AppState {
             .spawn(move || apply_updates(weak, rx))
             .expect("spawn scene-updates thread");
         if let Some(wake) = wake {
-            super::prerender::start(&state, state.scene.clone(), wake);
+            super::prerender::start(&state, wake);
         }
         state
     }
