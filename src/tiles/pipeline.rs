@@ -309,23 +309,30 @@ mod tests {
         (scene, style, tiles)
     }
 
-    #[test]
-    fn tiles_come_out_in_order_as_served_and_empty_ones_dropped() {
+    /// Runs the pipeline over `setup`'s tiles in batches of `batch`.
+    fn run_into(
+        sink: &mut Collect,
+        batch: usize,
+    ) -> (
+        Result<PipelineReport, PipelineError>,
+        Scene,
+        TileStyleSpec,
+        Vec<Tile>,
+    ) {
         let (scene, style, tiles) = setup();
-        let mut sink = Collect(Vec::new(), None);
         let opts = PipelineOptions {
-            batch: 3,
+            batch,
             progress: ProgressBar::hidden(),
         };
-        let r = run(
-            &mut CpuRenderer::new(),
-            &scene,
-            &style,
-            &tiles,
-            &mut sink,
-            &opts,
-        )
-        .unwrap();
+        let r = run(&mut CpuRenderer::new(), &scene, &style, &tiles, sink, &opts);
+        (r, scene, style, tiles)
+    }
+
+    #[test]
+    fn tiles_come_out_in_order_as_served_and_empty_ones_dropped() {
+        let mut sink = Collect(Vec::new(), None);
+        let (r, scene, style, tiles) = run_into(&mut sink, 3);
+        let r = r.unwrap();
         assert_eq!(r.empty, 1);
         assert_eq!(r.tiles() as usize, sink.0.len());
         assert_eq!(sink.0.len(), tiles.len() - 1);
@@ -341,21 +348,8 @@ mod tests {
 
     #[test]
     fn a_failing_sink_stops_the_run_with_its_error() {
-        let (scene, style, tiles) = setup();
         let mut sink = Collect(Vec::new(), Some(2));
-        let opts = PipelineOptions {
-            batch: 2,
-            progress: ProgressBar::hidden(),
-        };
-        let e = run(
-            &mut CpuRenderer::new(),
-            &scene,
-            &style,
-            &tiles,
-            &mut sink,
-            &opts,
-        )
-        .unwrap_err();
+        let e = run_into(&mut sink, 2).0.unwrap_err();
         assert!(e.to_string().contains("disk full"), "{e}");
     }
 }
